@@ -1,0 +1,33 @@
+# The two set-up commands are `make demo` and `make test`; everything they need is
+# installed by scripts/ on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test test-unit venv services-up services-down bench clean
+
+demo: venv
+	$(VENV)/bin/crm demo --reset
+
+test: venv services-up
+	$(PY) -m pytest
+
+test-unit: venv
+	$(PY) -m pytest tests/unit
+
+venv:
+	@scripts/venv.sh
+
+services-up: venv
+	@scripts/postgres.sh up
+	@scripts/kafka.sh up
+
+services-down:
+	@scripts/kafka.sh down
+	@scripts/postgres.sh down
+
+bench: venv services-up
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .eventcrm .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""The HTTP API: commands, reads and, later, analytics and audit."""

@@ -1,0 +1,43 @@
+"""The FastAPI application. Long-lived clients come from the services, opened once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import contacts, problems
+from api.deps import Services
+
+
+def create_app(services: Services, on_start: Callable[[], None] | None = None,
+               on_stop: Callable[[], None] | None = None) -> FastAPI:
+    """``on_start``/``on_stop`` run background workers alongside the API (``crm serve``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if on_start:
+            on_start()
+        try:
+            yield
+        finally:
+            if on_stop:
+                on_stop()
+
+    app = FastAPI(
+        title="eventcrm",
+        version="0.1.0",
+        description="An event-sourced CRM. Commands answer the aggregate's new version and the "
+        "event-store position of its last event; reads come from the projections.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    problems.install(app)
+    app.include_router(contacts.router)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

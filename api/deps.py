@@ -1,0 +1,80 @@
+"""Dependencies shared by the routers: the services, who is acting, and If-Match."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Header, Request
+from pydantic import SecretStr
+
+from api.problems import Problem
+from commands.contact import ContactHandler
+from domain.meta import Meta
+from projections.oltp.queries import ContactQueries
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+class Services(Protocol):
+    """What the routes need; the composition root provides it."""
+
+    @property
+    def api_keys(self) -> Mapping[str, SecretStr]: ...
+
+    @property
+    def contacts(self) -> ContactHandler: ...
+
+    @property
+    def contact_queries(self) -> ContactQueries: ...
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def authenticated_actor(
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_actor: Annotated[str | None, Header()] = None,
+) -> str:
+    """With API keys configured, the key's principal; without (embedded mode), X-Actor."""
+    keys = services.api_keys
+    if not keys:
+        return (x_actor or "").strip() or "anonymous"
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "unauthorized", "send 'Authorization: Bearer <API key>'")
+    for principal, key in keys.items():
+        if hmac.compare_digest(token.strip().encode(), key.get_secret_value().encode()):
+            return principal
+    raise Problem(401, "unauthorized", "unknown API key")
+
+
+def command_meta(
+    actor: Annotated[str, Depends(authenticated_actor)],
+    x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
+) -> Meta:
+    """Each HTTP command is its own cause; the correlation id spans what it sets off."""
+    command_id = str(uuid.uuid4())
+    return Meta(actor=actor, correlation_id=x_correlation_id or command_id, causation_id=command_id)
+
+
+def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """``If-Match: "3"`` (the ETag a read answered) → 3."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.match(if_match)
+    if not found:
+        raise Problem(422, "validation_error", f"If-Match must be a version ETag like \"3\", got {if_match!r}")
+    return int(found.group(1))
+
+
+MetaDep = Annotated[Meta, Depends(command_meta)]
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]

@@ -1,0 +1,75 @@
+"""Request and response bodies: separate from commands and events on purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+InteractionType = Literal[
+    "email_sent", "email_opened", "email_clicked", "page_visited", "content_downloaded",
+    "form_submitted", "call", "meeting", "survey_answered", "purchase",
+]
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=50)
+    company: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    owner: str | None = Field(None, max_length=200)
+
+
+class ContactChange(BaseModel):
+    """Only the fields present change; ``null`` clears a field (not ``name``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=50)
+    company: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=200)
+    tags: list[str] | None = Field(None, max_length=100)
+    owner: str | None = Field(None, max_length=200)
+
+
+class InteractionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: InteractionType
+    occurred_at: AwareDatetime | None = Field(None, description="default: now")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommandAccepted(BaseModel):
+    id: UUID
+    version: int
+    position: int | None = Field(description="event-store position of the last event recorded")
+
+
+class InteractionAccepted(CommandAccepted):
+    lead_score: int
+
+
+class ContactPublic(BaseModel):
+    id: UUID
+    name: str | None
+    email: str | None
+    phone: str | None
+    company: str | None
+    title: str | None
+    tags: list[str]
+    owner: str | None
+    lifecycle_stage: str
+    lead_score: int
+    created_at: datetime
+    updated_at: datetime
+    last_interaction_at: datetime | None
+    version: int

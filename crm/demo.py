@@ -1,0 +1,175 @@
+"""``crm demo``: a realistic year of CRM activity, recorded through the command layer
+into a fresh embedded store, then the dashboards read back from both read models."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from commands.contact import ChangeContactDetails, CreateContact, RecordInteraction
+from crm.wiring import PROJECTIONS, Container
+from domain.meta import Meta
+
+FIRST = ["Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi",
+         "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera"]
+LAST = ["Silva", "Okafor", "Li", "Kowalski", "Haddad", "Nguyen", "Berg", "Mensah", "Rossi",
+        "Tanaka", "Moreau", "Novak", "Dubois", "Khan", "Larsen", "Costa", "Fischer", "Ito"]
+COMPANIES = ["Acme Logistics", "Borealis Health", "Cobalt Retail", "Delta Foods", "Evergreen Bank",
+             "Fjord Energy", "Granite Legal", "Harbor Media", "Iris Travel", "Juniper Labs"]
+TITLES = ["Head of Sales", "Operations Manager", "CFO", "IT Director", "Marketing Lead", "Buyer"]
+OWNERS = ["ana.sales", "ben.sales", "chen.sales", "dana.sales"]
+TAGS = ["newsletter", "webinar", "enterprise", "smb", "partner", "trial"]
+#: Interaction types and how often each happens relative to the others.
+MIX = {"email_sent": 30, "email_opened": 18, "email_clicked": 7, "page_visited": 16,
+       "content_downloaded": 5, "form_submitted": 3, "call": 5, "meeting": 2}
+
+DATA_FILES = ("events.sqlite", "read.sqlite", "analytics.duckdb")
+
+
+class DemoRefused(Exception):
+    pass
+
+
+@dataclass
+class DemoSummary:
+    contacts: int
+    events: int
+    seconds: float
+
+
+def prepare(data_dir: Path, reset: bool) -> None:
+    """The demo needs a fresh store; ``reset`` removes eventcrm's own files, nothing else."""
+    existing = [p for p in data_dir.glob("*") if p.name.split("-")[0] in DATA_FILES]
+    if existing and not reset:
+        raise DemoRefused(f"{data_dir} already holds a store; run 'crm demo --reset' to start it afresh")
+    for path in existing:
+        path.unlink()
+
+
+def record_year(container: Container, contacts: int, seed: int, console: Console) -> DemoSummary:
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    year_ago = now - timedelta(days=365)
+    types, weights = list(MIX), list(MIX.values())
+    handler = container.contacts
+    events = 0
+    started = time.perf_counter()
+    with _progress(console) as progress:
+        task = progress.add_task("recording a year of activity", total=contacts)
+        for n in range(contacts):
+            first, last, company = rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)
+            owner = rng.choice(OWNERS)
+            meta = _meta(owner, f"demo-contact-{n}")
+            created = handler.create(
+                CreateContact(
+                    name=f"{first} {last}",
+                    email=f"{first}.{last}{n}@{company.split()[0].lower()}.example".lower(),
+                    phone=f"+44 20 7946 {n:04d}",
+                    company=company,
+                    title=rng.choice(TITLES),
+                    tags=tuple(rng.sample(TAGS, rng.randint(0, 2))),
+                    owner=owner,
+                ),
+                meta,
+            )
+            events += 1
+            # Engagement is skewed: most contacts do little, a few do a lot.
+            count = min(int(rng.expovariate(1 / 12)), 80)
+            moments = sorted(year_ago + timedelta(seconds=rng.uniform(0, 365 * 86400)) for _ in range(count))
+            for i, moment in enumerate(moments):
+                handler.record_interaction(
+                    RecordInteraction(created.id, rng.choices(types, weights)[0], moment,
+                                      {"channel": "demo", "n": i}),
+                    meta,
+                )
+                events += 1
+            if rng.random() < 0.15:
+                handler.change_details(
+                    ChangeContactDetails(created.id, {"owner": rng.choice(OWNERS), "tags": ["reassigned"]}),
+                    _meta("sales.manager", f"demo-contact-{n}"),
+                )
+                events += 1
+            progress.advance(task)
+    return DemoSummary(contacts, events, time.perf_counter() - started)
+
+
+def project_all(container: Container, console: Console) -> None:
+    for name in PROJECTIONS:
+        with console.status(f"projecting into {name}"):
+            container.projector(name).run_until_idle(idle_polls=1, timeout=0.05)
+
+
+def print_dashboards(container: Container, summary: DemoSummary, console: Console) -> None:
+    console.print(
+        f"\n[bold]Recorded {summary.events} events for {summary.contacts} contacts "
+        f"in {summary.seconds:.1f}s[/bold] ({summary.events / max(summary.seconds, 1e-9):,.0f} commands/s)"
+    )
+    with container.oltp.reading() as conn:
+        leads = conn.execute(
+            "SELECT name, company, owner, lead_score FROM contacts ORDER BY lead_score DESC, name LIMIT 10"
+        ).fetchall()
+        owners = conn.execute(
+            "SELECT owner, COUNT(*), SUM(lead_score) FROM contacts GROUP BY owner ORDER BY owner"
+        ).fetchall()
+    console.print(_table("Top leads (operational read model)", ["contact", "company", "owner", "score"], leads))
+    console.print(_table("Contacts per owner", ["owner", "contacts", "total score"], owners))
+
+    olap = container.olap.cursor()
+    monthly = olap.execute(
+        """
+        SELECT strftime(date_trunc('month', occurred_at), '%Y-%m') AS month,
+               COUNT(*) FILTER (WHERE interaction_type = 'email_opened') AS opened,
+               COUNT(*) FILTER (WHERE interaction_type = 'page_visited') AS visits,
+               COUNT(*) FILTER (WHERE interaction_type = 'content_downloaded') AS downloads,
+               COUNT(*) AS interactions,
+               SUM(points) AS points
+        FROM events WHERE interaction_type IS NOT NULL
+        GROUP BY ALL ORDER BY month
+        """
+    ).fetchall()
+    console.print(_table("Interactions per month (analytics warehouse)",
+                         ["month", "emails opened", "page visits", "downloads", "all", "points"], monthly))
+    bands = olap.execute(
+        """
+        WITH latest AS (
+            SELECT subject,
+                   coalesce(max_by(lead_score, sequence) FILTER (WHERE lead_score IS NOT NULL), 0) AS score
+            FROM events WHERE aggregate_type = 'contact' GROUP BY subject
+        )
+        SELECT CASE WHEN score < 50 THEN '0-49' WHEN score < 100 THEN '50-99'
+                    WHEN score < 200 THEN '100-199' ELSE '200+' END AS band,
+               COUNT(*) AS contacts
+        FROM latest GROUP BY band ORDER BY min(score)
+        """
+    ).fetchall()
+    olap.close()
+    console.print(_table("Lead-score distribution", ["band", "contacts"], bands))
+    console.print(f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "
+                  "then open http://127.0.0.1:8000/docs")
+
+
+def _meta(actor: str, correlation_id: str) -> Meta:
+    return Meta(actor=actor, correlation_id=correlation_id, causation_id=f"demo:{correlation_id}")
+
+
+def _table(title: str, columns: list[str], rows: list[tuple[object, ...]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=False,
+    )

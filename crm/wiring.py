@@ -1,0 +1,119 @@
+"""Builds the parts of eventcrm from settings. Nothing connects until first asked for."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import duckdb
+
+from commands.contact import ContactHandler
+from commands.store import CrmEventStore
+from crm.settings import Settings
+from projections.olap.writer import OlapWriter
+from projections.olap.writer import connect as connect_duckdb
+from projections.oltp.db import OltpDatabase
+from projections.oltp.queries import ContactQueries
+from projections.oltp.writer import OltpWriter
+from projections.runner import ProjectorRunner, Writer
+from streams import kafka, topics
+from streams.log import NotificationLogSource
+from streams.records import Source
+from streams.relay import Relay
+
+PROJECTIONS = ("oltp", "olap")
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._closables: list[Any] = []
+
+    @property
+    def api_keys(self) -> Any:
+        return self.settings.api_keys
+
+    # -- write side --------------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> CrmEventStore:
+        if not self.settings.event_store:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = CrmEventStore(self.settings.event_store_url)
+        self._closables.append(store)
+        return store
+
+    @cached_property
+    def contacts(self) -> ContactHandler:
+        return ContactHandler(self.store, self.settings.rules)
+
+    # -- read side ---------------------------------------------------------------------
+
+    @cached_property
+    def oltp(self) -> OltpDatabase:
+        db = OltpDatabase(self.settings.oltp_url)
+        self._closables.append(db)
+        return db
+
+    @cached_property
+    def olap(self) -> duckdb.DuckDBPyConnection:
+        """The process's one DuckDB connection; writers and readers take cursors of it."""
+        conn = connect_duckdb(self.settings.olap_file)
+        self._closables.append(conn)
+        return conn
+
+    @cached_property
+    def contact_queries(self) -> ContactQueries:
+        return ContactQueries(self.oltp)
+
+    # -- streams -----------------------------------------------------------------------
+
+    def topic_for(self, aggregate_type: str) -> str:
+        return topics.topic_for(aggregate_type, self.settings.kafka_topic_prefix)
+
+    def ensure_topics(self) -> list[str]:
+        return kafka.ensure_topics(
+            self.settings.kafka_client(),
+            topics.all_topics(self.settings.kafka_topic_prefix),
+            self.settings.kafka_partitions,
+        )
+
+    def relay(self) -> Relay:
+        self.ensure_topics()
+        publisher = kafka.KafkaPublisher(self.settings.kafka_client(), self.topic_for)
+        self._closables.append(publisher)
+        relay = Relay(self.store, publisher)
+        self.store.on_saved(relay.wake)
+        return relay
+
+    def writer(self, name: str) -> Writer:
+        if name == "oltp":
+            return OltpWriter(self.oltp)
+        if name == "olap":
+            return OlapWriter(self.olap)
+        raise KeyError(f"unknown projection {name!r}; one of {', '.join(PROJECTIONS)}")
+
+    def source(self, name: str) -> Source:
+        if self.settings.uses_kafka:
+            self.ensure_topics()
+            return kafka.KafkaSource(
+                self.settings.kafka_client(),
+                group_id=f"{self.settings.kafka_topic_prefix}.projector.{name}",
+                topics=topics.all_topics(self.settings.kafka_topic_prefix),
+            )
+        source = NotificationLogSource(self.store)
+        self.store.on_saved(source.notify)
+        return source
+
+    def projector(self, name: str) -> ProjectorRunner:
+        runner = ProjectorRunner(self.writer(name), self.source(name), self.settings.batch_size)
+        self._closables.append(runner)
+        return runner
+
+    def close(self) -> None:
+        for closable in reversed(self._closables):
+            try:
+                closable.close()
+            except Exception:  # closing everything matters more than one failure
+                pass
+        self._closables.clear()

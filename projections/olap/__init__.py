@@ -1,0 +1,1 @@
+"""The analytics warehouse, in DuckDB. Pseudonymous ids only: no personal data lands here."""

@@ -1,0 +1,90 @@
+"""The ``events`` fact table: one typed row per event, personal fields left out.
+
+``row`` is pure; the writer turns many rows into one Arrow batch.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from domain.contact import PERSONAL_FIELDS
+from streams.envelope import Envelope, parse_time
+
+DDL = """
+CREATE TABLE IF NOT EXISTS events (
+    subject UUID NOT NULL,
+    sequence INTEGER NOT NULL,
+    event_id UUID NOT NULL,
+    position BIGINT NOT NULL,
+    aggregate_type VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    time TIMESTAMPTZ NOT NULL,
+    actor VARCHAR NOT NULL,
+    correlation_id VARCHAR NOT NULL,
+    causation_id VARCHAR NOT NULL,
+    interaction_type VARCHAR,
+    occurred_at TIMESTAMPTZ,
+    points INTEGER,
+    lead_score INTEGER,
+    data JSON,
+    PRIMARY KEY (subject, sequence)
+)
+"""
+
+SCHEMA = pa.schema(
+    [
+        ("subject", pa.string()),
+        ("sequence", pa.int32()),
+        ("event_id", pa.string()),
+        ("position", pa.int64()),
+        ("aggregate_type", pa.string()),
+        ("type", pa.string()),
+        ("time", pa.timestamp("us", tz="UTC")),
+        ("actor", pa.string()),
+        ("correlation_id", pa.string()),
+        ("causation_id", pa.string()),
+        ("interaction_type", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("points", pa.int32()),
+        ("lead_score", pa.int32()),
+        ("data", pa.string()),
+    ]
+)
+
+
+def row(envelope: Envelope) -> dict[str, Any]:
+    data = envelope.data
+    occurred_at = data.get("occurred_at")
+    return {
+        "subject": envelope.subject,
+        "sequence": envelope.sequence,
+        "event_id": envelope.id,
+        "position": envelope.position,
+        "aggregate_type": envelope.aggregate_type,
+        "type": envelope.type,
+        "time": envelope.time,
+        "actor": envelope.actor,
+        "correlation_id": envelope.correlationid,
+        "causation_id": envelope.causationid,
+        "interaction_type": data.get("interaction_type"),
+        "occurred_at": parse_time(occurred_at) if occurred_at else None,
+        "points": data.get("points"),
+        "lead_score": data.get("lead_score"),
+        "data": json.dumps(_without_personal_data(data)),
+    }
+
+
+def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
+    if isinstance(cleaned.get("changes"), dict):
+        cleaned["changes"] = {k: v for k, v in cleaned["changes"].items() if k not in PERSONAL_FIELDS}
+    return cleaned
+
+
+def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+

@@ -1,0 +1,1 @@
+"""The operational read model: PostgreSQL in production, SQLite in embedded mode."""

@@ -1,0 +1,93 @@
+"""One small seam over the two SQL databases the operational read model runs on.
+
+Everything else writes portable SQL; this module knows the placeholders, the column types
+and how each driver opens a transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+
+class OltpDatabase:
+    """``sqlite:///path/read.sqlite`` or ``postgresql://user:pass@host:port/db``."""
+
+    def __init__(self, dsn: str) -> None:
+        parts = urlsplit(dsn)
+        self.dsn = dsn
+        if parts.scheme == "sqlite":
+            self.kind = "sqlite"
+            self.path = Path(unquote(parts.netloc + parts.path))
+            self.ph = "?"
+            self.types = {"uuid": "TEXT", "ts": "TEXT", "json": "TEXT"}
+        elif parts.scheme in ("postgresql", "postgres"):
+            self.kind = "postgresql"
+            self.ph = "%s"
+            self.types = {"uuid": "UUID", "ts": "TIMESTAMPTZ", "json": "JSONB"}
+        else:
+            raise ValueError(f"OLTP DSN must start with sqlite:// or postgresql://, got {dsn!r}")
+        self._pool: Any = None
+
+    def connect(self) -> Any:
+        """A new connection in autocommit mode; use ``transaction`` to group writes."""
+        if self.kind == "sqlite":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+        import psycopg
+
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    @contextmanager
+    def transaction(self, conn: Any) -> Iterator[Any]:
+        if self.kind == "sqlite":
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        else:
+            with conn.transaction():
+                yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A connection for one read: pooled for PostgreSQL, fresh for SQLite."""
+        if self.kind == "sqlite":
+            conn = self.connect()
+            try:
+                yield conn
+            finally:
+                conn.close()
+            return
+        if self._pool is None:
+            from psycopg_pool import ConnectionPool
+
+            self._pool = ConnectionPool(
+                self.dsn, min_size=1, max_size=8, kwargs={"autocommit": True}, open=True
+            )
+        with self._pool.connection() as conn:
+            yield conn
+
+    def executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.kind == "sqlite":
+            conn.executemany(sql, rows)
+        else:
+            with conn.cursor() as cur:
+                cur.executemany(sql, rows)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

@@ -1,0 +1,77 @@
+"""Applies the operational projections to PostgreSQL or SQLite, a batch per transaction."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from projections import positions
+from projections.oltp import contacts
+from projections.oltp.db import OltpDatabase
+from streams.envelope import Envelope
+from streams.records import Channel, Record
+
+
+class OltpWriter:
+    name = "oltp"
+
+    def __init__(self, db: OltpDatabase) -> None:
+        self.db = db
+        self._conn = db.connect()
+        with db.transaction(self._conn) as conn:
+            for statement in [positions.DDL, *contacts.ddl(db.types)]:
+                conn.execute(statement)
+
+    def positions(self) -> dict[Channel, int]:
+        rows = self._conn.execute(positions.select_sql(self.db.ph), (self.name,)).fetchall()
+        return {(source, partition): position for source, partition, position in rows}
+
+    def write(self, records: Sequence[Record]) -> None:
+        patches = [p for r in records if (p := contacts.project(Envelope.from_json(r.value)))]
+        merged = contacts.merge(patches)
+        with self.db.transaction(self._conn) as conn:
+            self._apply_contacts(conn, merged)
+            self.db.executemany(
+                conn,
+                positions.upsert_sql(self.db.ph),
+                positions.upsert_params(self.name, positions.last_offsets(list(records))),
+            )
+
+    def _apply_contacts(self, conn: Any, patches: list[contacts.ContactPatch]) -> None:
+        ph = self.db.ph
+        inserts = [p for p in patches if p.creates]
+        if inserts:
+            cols = contacts.COLUMNS
+            updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+            sql = (
+                f"INSERT INTO contacts ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE contacts.version < excluded.version"
+            )
+            self.db.executemany(conn, sql, [self._row(p, cols) for p in inserts])
+        # Patches that change an existing row, grouped by the columns they set so that
+        # each group is one statement executed for many rows.
+        groups: dict[tuple[str, ...], list[contacts.ContactPatch]] = defaultdict(list)
+        for p in patches:
+            if not p.creates:
+                groups[tuple(sorted(p.values))].append(p)
+        for cols, group in groups.items():
+            sets = ", ".join(f"{c} = {ph}" for c in (*cols, "version", "position"))
+            sql = f"UPDATE contacts SET {sets} WHERE id = {ph} AND version < {ph}"
+            rows = [
+                (*(self._value(c, p.values[c]) for c in cols), p.version, p.position, p.id, p.version)
+                for p in group
+            ]
+            self.db.executemany(conn, sql, rows)
+
+    def _row(self, patch: contacts.ContactPatch, cols: Sequence[str]) -> tuple[Any, ...]:
+        full = {**patch.values, "id": patch.id, "version": patch.version, "position": patch.position}
+        return tuple(self._value(c, full.get(c)) for c in cols)
+
+    @staticmethod
+    def _value(column: str, value: Any) -> Any:
+        return json.dumps(value) if column == "tags" else value
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,1 @@
+"""How events travel: the CloudEvents envelope, the outbox relay, Kafka and the in-process stream."""

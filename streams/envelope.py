@@ -1,0 +1,148 @@
+"""The CloudEvents 1.0 envelope (structured mode) every consumer receives.
+
+This is the published contract of docs/KAFKA.md: the same bytes travel on Kafka and, in
+embedded mode, through the in-process stream.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+CONTENT_TYPE = "application/cloudevents+json"
+SPEC_VERSION = "1.0"
+
+#: Fields of a stored event that the envelope carries outside ``data``.
+_ENVELOPE_FIELDS = frozenset(
+    {"originator_id", "originator_version", "originator_topic", "timestamp", "meta"}
+)
+#: Event ids are derived from (aggregate id, version): a republished event keeps its id.
+_EVENT_ID_NAMESPACE = UUID("6f1c7c8e-3a0b-4f43-9d47-6d3f4f0c2b11")
+
+_REQUIRED = (
+    "specversion", "id", "source", "type", "subject", "time", "data",
+    "sequence", "position", "actor", "correlationid", "causationid",
+)
+
+
+class InvalidEnvelope(ValueError):
+    """The bytes are not an eventcrm CloudEvent."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    data: dict[str, Any]
+    sequence: int
+    position: int
+    actor: str
+    correlationid: str
+    causationid: str
+
+    @property
+    def aggregate_type(self) -> str:
+        return self.source.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "specversion": SPEC_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": format_time(self.time),
+            "datacontenttype": "application/json",
+            "data": self.data,
+            "sequence": self.sequence,
+            "position": self.position,
+            "actor": self.actor,
+            "correlationid": self.correlationid,
+            "causationid": self.causationid,
+        }
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":"), default=_json_default).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        try:
+            obj = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidEnvelope(f"not JSON: {exc}") from exc
+        if not isinstance(obj, dict):
+            raise InvalidEnvelope("a CloudEvent is a JSON object")
+        missing = [name for name in _REQUIRED if name not in obj]
+        if missing:
+            raise InvalidEnvelope(f"missing attributes: {', '.join(missing)}")
+        if obj["specversion"] != SPEC_VERSION:
+            raise InvalidEnvelope(f"unsupported specversion {obj['specversion']!r}")
+        try:
+            return cls(
+                id=str(obj["id"]),
+                source=str(obj["source"]),
+                type=str(obj["type"]),
+                subject=str(obj["subject"]),
+                time=parse_time(obj["time"]),
+                data=dict(obj["data"]),
+                sequence=int(obj["sequence"]),
+                position=int(obj["position"]),
+                actor=str(obj["actor"]),
+                correlationid=str(obj["correlationid"]),
+                causationid=str(obj["causationid"]),
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidEnvelope(str(exc)) from exc
+
+
+def from_domain_event(event: Any, position: int) -> Envelope:
+    """Wraps a stored domain event (with its notification id as ``position``)."""
+    event_type: str = type(event).TOPIC
+    aggregate_type = event_type.split(".")[1]
+    subject = str(event.originator_id)
+    payload = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE_FIELDS}
+    meta = event.meta
+    return Envelope(
+        id=str(uuid5(_EVENT_ID_NAMESPACE, f"{subject}:{event.originator_version}")),
+        source=f"/eventcrm/{aggregate_type}",
+        type=event_type,
+        subject=subject,
+        time=event.timestamp,
+        # Round-trip through JSON so that the in-process stream hands projectors exactly
+        # the values a Kafka consumer would decode.
+        data=json.loads(json.dumps(payload, default=_json_default)),
+        sequence=event.originator_version,
+        position=position,
+        actor=meta.actor,
+        correlationid=meta.correlation_id,
+        causationid=meta.causation_id,
+    )
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"time without zone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return format_time(obj)
+    if isinstance(obj, UUID | Decimal):
+        return str(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"cannot put {type(obj).__name__} in an event")

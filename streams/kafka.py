@@ -1,0 +1,130 @@
+"""Kafka transport: topic creation, the idempotent publisher and the consumer source."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from streams.envelope import CONTENT_TYPE, Envelope
+from streams.records import Channel, Record
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(client: Mapping[str, Any], topics: Iterable[str], partitions: int) -> list[str]:
+    """Creates the topics that do not exist yet; answers the ones it created."""
+    admin = KafkaAdminClient(**client)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing],
+                    wait_for_metadata=True,
+                )
+            except TopicAlreadyExistsError:
+                pass  # another process created them first
+        return missing
+    finally:
+        admin.close()
+
+
+class KafkaPublisher:
+    """Publishes envelopes keyed by aggregate id; ``publish`` returns only once the broker
+    acknowledged every record (acks=all), so the caller may then record its position."""
+
+    def __init__(self, client: Mapping[str, Any], topic_for: Callable[[str], str]) -> None:
+        self._topic_for = topic_for
+        self._producer = KafkaProducer(
+            **client,
+            acks="all",
+            enable_idempotence=True,
+            # Idempotence keeps per-partition order with up to 5 requests in flight.
+            max_in_flight_requests_per_connection=5,
+            linger_ms=5,
+            compression_type="gzip",
+        )
+
+    def publish(self, envelopes: Sequence[Envelope]) -> None:
+        headers = [("content-type", CONTENT_TYPE.encode())]
+        futures = [
+            self._producer.send(
+                self._topic_for(e.aggregate_type),
+                key=e.subject.encode(),
+                value=e.to_json(),
+                headers=headers,
+            )
+            for e in envelopes
+        ]
+        self._producer.flush()
+        for future in futures:
+            future.get()  # raises the broker's error, if any
+
+    def close(self) -> None:
+        self._producer.close()
+
+
+class KafkaSource:
+    """A consumer-group member whose offsets live in the projection's own store.
+
+    On every assignment it seeks to the positions the writer committed (not to Kafka's
+    committed offsets), so rows and positions can never disagree. Kafka's offsets are
+    still committed afterwards, for lag monitoring only.
+    """
+
+    def __init__(self, client: Mapping[str, Any], group_id: str, topics: Sequence[str]) -> None:
+        self._topics = list(topics)
+        self._consumer = KafkaConsumer(
+            **client,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+
+    def start(self, positions: Callable[[], Mapping[Channel, int]]) -> None:
+        consumer = self._consumer
+
+        class SeekToStoredPositions(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                pass
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                stored = positions()
+                for tp in assigned:
+                    last = stored.get((tp.topic, tp.partition))
+                    if last is None:
+                        consumer.seek_to_beginning(tp)
+                    else:
+                        consumer.seek(tp, last + 1)
+
+        consumer.subscribe(topics=self._topics, listener=SeekToStoredPositions())
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        return [
+            Record(tp.topic, tp.partition, r.offset, r.key, r.value)
+            for tp, records in batches.items()
+            for r in records
+        ]
+
+    def committed(self, positions: Mapping[Channel, int]) -> None:
+        offsets = {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "", -1)
+            for (topic, partition), offset in positions.items()
+        }
+        try:
+            self._consumer.commit_async(offsets)
+        except Exception as exc:  # lag monitoring only; the positions are already durable
+            log.warning("could not commit offsets to Kafka: %s", exc)
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
