@@ -27,7 +27,8 @@ services-down:
 	@scripts/postgres.sh down
 
 bench: venv services-up
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@shopt -s nullglob; benches=(bench/*.py); [ $${#benches[@]} -gt 0 ] || { echo "no benchmarks yet"; exit 0; }; \
+	for b in "$${benches[@]}"; do echo "== $$b"; $(PY) "$$b" || exit 1; done
 
 clean:
 	rm -rf $(VENV) .eventcrm .pytest_cache build *.egg-info

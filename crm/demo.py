@@ -118,8 +118,8 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         owners = conn.execute(
             "SELECT owner, COUNT(*), SUM(lead_score) FROM contacts GROUP BY owner ORDER BY owner"
         ).fetchall()
-    console.print(_table("Top leads (operational read model)", ["contact", "company", "owner", "score"], leads))
-    console.print(_table("Contacts per owner", ["owner", "contacts", "total score"], owners))
+    _section(console, "Top leads (operational read model)", ["contact", "company", "owner", "score"], leads)
+    _section(console, "Contacts per owner", ["owner", "contacts", "total score"], owners)
 
     olap = container.olap.cursor()
     monthly = olap.execute(
@@ -134,8 +134,8 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         GROUP BY ALL ORDER BY month
         """
     ).fetchall()
-    console.print(_table("Interactions per month (analytics warehouse)",
-                         ["month", "emails opened", "page visits", "downloads", "all", "points"], monthly))
+    _section(console, "Interactions per month (analytics warehouse)",
+             ["month", "emails opened", "page visits", "downloads", "all", "points"], monthly)
     bands = olap.execute(
         """
         WITH latest AS (
@@ -150,7 +150,7 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         """
     ).fetchall()
     olap.close()
-    console.print(_table("Lead-score distribution", ["band", "contacts"], bands))
+    _section(console, "Lead-score distribution", ["band", "contacts"], bands)
     console.print(f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "
                   "then open http://127.0.0.1:8000/docs")
 
@@ -159,13 +159,14 @@ def _meta(actor: str, correlation_id: str) -> Meta:
     return Meta(actor=actor, correlation_id=correlation_id, causation_id=f"demo:{correlation_id}")
 
 
-def _table(title: str, columns: list[str], rows: list[tuple[object, ...]]) -> Table:
-    table = Table(title=title, title_justify="left")
+def _section(console: Console, title: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    table = Table()
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    return table
+    console.print(f"\n[bold]{title}[/bold]")
+    console.print(table)
 
 
 def _progress(console: Console) -> Progress:

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from projections.oltp.contacts import COLUMNS
+from projections.oltp import schema
 from projections.oltp.db import OltpDatabase
 
 
 class ContactQueries:
     def __init__(self, db: OltpDatabase) -> None:
         self.db = db
+        schema.ensure(db)
 
     def get(self, contact_id: str) -> dict[str, Any] | None:
         sql = f"SELECT {', '.join(COLUMNS)} FROM contacts WHERE id = {self.db.ph}"

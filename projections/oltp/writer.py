@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from projections import positions
-from projections.oltp import contacts
+from projections.oltp import contacts, schema
 from projections.oltp.db import OltpDatabase
 from streams.envelope import Envelope
 from streams.records import Channel, Record
@@ -19,10 +19,8 @@ class OltpWriter:
 
     def __init__(self, db: OltpDatabase) -> None:
         self.db = db
+        schema.ensure(db)
         self._conn = db.connect()
-        with db.transaction(self._conn) as conn:
-            for statement in [positions.DDL, *contacts.ddl(db.types)]:
-                conn.execute(statement)
 
     def positions(self) -> dict[Channel, int]:
         rows = self._conn.execute(positions.select_sql(self.db.ph), (self.name,)).fetchall()

@@ -1,0 +1,87 @@
+"""Shared fixtures. Tests that need PostgreSQL or Kafka use the real servers that
+`make services-up` starts; when one is missing they fail, they never skip."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crm.settings import Settings
+from crm.wiring import Container
+
+PG_ADMIN_DSN = os.environ.get("CRM_TEST_POSTGRES", "postgresql://crm:crm@127.0.0.1:5432/crm")
+KAFKA = os.environ.get("CRM_TEST_KAFKA", "127.0.0.1:9092")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not answering at {PG_ADMIN_DSN} (run 'make services-up'): {exc}")
+    return PG_ADMIN_DSN
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=5000)
+        admin.describe_cluster()
+        admin.close()
+    except (KafkaError, OSError) as exc:
+        pytest.fail(f"Kafka is not answering at {KAFKA} (run 'make services-up'): {exc}")
+    return KAFKA
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """Topics of their own per test, so tests never read each other's events."""
+    return f"crmtest{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Container]:
+    """The default: no server at all."""
+    container = Container(Settings(data_dir=tmp_path / "data"))
+    yield container
+    container.close()
+
+
+@pytest.fixture
+def production(tmp_path: Path, postgres_dsn: str, kafka_bootstrap: str, topic_prefix: str) -> Iterator[Container]:
+    """PostgreSQL event store and OLTP, Kafka, DuckDB: what production runs."""
+    container = Container(
+        Settings(
+            data_dir=tmp_path / "data",
+            event_store=postgres_dsn,
+            oltp_dsn=postgres_dsn,
+            kafka_bootstrap=kafka_bootstrap,
+            kafka_topic_prefix=topic_prefix,
+            olap_path=tmp_path / "analytics.duckdb",
+        )
+    )
+    yield container
+    container.close()

@@ -1,0 +1,113 @@
+"""The installed program, driven as a user would: `crm demo` and `crm serve`, no server."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+CRM = str(Path(sys.executable).with_name("crm"))
+
+
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(CRM_DATA_DIR=str(data_dir), COLUMNS="120")
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CRM, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_the_commands(tmp_path):
+    out = run(["--help"], embedded_env(tmp_path / "d"), tmp_path)
+    assert out.returncode == 0
+    for command in ("serve", "demo", "relay", "project"):
+        assert re.search(rf"^\s+{command}\s", out.stdout, re.M), out.stdout
+
+
+def test_demo_fills_a_fresh_embedded_store_and_prints_the_dashboards(tmp_path):
+    data = tmp_path / "crm-data"
+    env = embedded_env(data)
+    out = run(["demo", "--contacts", "40"], env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    found = re.search(r"Recorded (\d+) events for 40 contacts", out.stdout)
+    assert found, out.stdout
+    events = int(found.group(1))
+    assert events > 40
+    for heading in ("Top leads", "Contacts per owner", "Interactions per month", "Lead-score distribution"):
+        assert heading in out.stdout
+
+    stored = sqlite3.connect(data / "events.sqlite").execute("SELECT count(*) FROM stored_events").fetchone()[0]
+    assert stored == events
+    read = sqlite3.connect(data / "read.sqlite")
+    assert read.execute("SELECT count(*), sum(version) FROM contacts").fetchone() == (40, events)
+    olap = duckdb.connect(str(data / "analytics.duckdb"), read_only=True)
+    assert olap.execute("SELECT count(*), count(DISTINCT subject) FROM events").fetchone() == (events, 40)
+    # Scores agree between the two read models.
+    top = read.execute("SELECT id, lead_score FROM contacts ORDER BY lead_score DESC LIMIT 1").fetchone()
+    olap_top = olap.execute(
+        "SELECT max(lead_score) FROM events WHERE subject = ?", [top[0]]
+    ).fetchone()[0]
+    assert olap_top == top[1]
+    # The warehouse holds no names or emails.
+    assert olap.execute("SELECT count(*) FROM events WHERE data LIKE '%@%'").fetchone() == (0,)
+
+
+def test_demo_refuses_to_overwrite_a_store_unless_asked(tmp_path):
+    env = embedded_env(tmp_path / "d")
+    assert run(["demo", "--contacts", "3"], env, tmp_path).returncode == 0
+    again = run(["demo", "--contacts", "3"], env, tmp_path)
+    assert again.returncode == 1
+    assert "--reset" in again.stderr
+    assert run(["demo", "--contacts", "3", "--reset"], env, tmp_path).returncode == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [CRM, "serve", "--port", str(port)], env=embedded_env(tmp_path / "d"), cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("crm serve did not answer within 10s")
+        created = httpx.post(f"{base}/v1/contacts", json={"name": "Grace Hopper"}, headers={"X-Actor": "ana"})
+        assert created.status_code == 201
+        cid = created.json()["id"]
+        opened = httpx.post(f"{base}/v1/contacts/{cid}/interactions", json={"type": "content_downloaded"})
+        assert opened.json()["lead_score"] == 40
+        for _ in range(100):  # the in-process projector follows within moments
+            got = httpx.get(f"{base}/v1/contacts/{cid}")
+            if got.status_code == 200 and got.json()["version"] == 2:
+                break
+            time.sleep(0.1)
+        assert got.status_code == 200 and got.json()["lead_score"] == 40
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    # uvicorn shuts down cleanly, then re-raises the SIGTERM it caught.
+    assert "Application shutdown complete" in output
+    assert server.returncode in (0, -15), output
