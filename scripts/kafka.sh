@@ -34,7 +34,7 @@ ensure_jars() {
   say "resolving Apache Kafka $version from Maven Central into $cache/libs"
   local tmp="$cache/libs.tmp"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$tmp" -DincludeScope=runtime \
     || die "maven could not resolve the Kafka jars (see above)"
   touch "$tmp/.complete"

@@ -78,10 +78,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path):
+@pytest.fixture(params=["embedded", "production"])
+def serve_env(request, tmp_path) -> dict[str, str]:
+    """Embedded: nothing but a folder. Production: PostgreSQL, Kafka and DuckDB, the relay
+    and both projectors running as threads of the one `crm serve` process."""
+    env = embedded_env(tmp_path / "d")
+    if request.param == "production":
+        dsn = request.getfixturevalue("postgres_dsn")
+        env.update(
+            CRM_EVENT_STORE=dsn,
+            CRM_OLTP_DSN=dsn,
+            CRM_KAFKA_BOOTSTRAP=request.getfixturevalue("kafka_bootstrap"),
+            CRM_KAFKA_TOPIC_PREFIX=request.getfixturevalue("topic_prefix"),
+        )
+    return env
+
+
+def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path, serve_env):
     port = free_port()
     server = subprocess.Popen(
-        [CRM, "serve", "--port", str(port)], env=embedded_env(tmp_path / "d"), cwd=tmp_path,
+        [CRM, "serve", "--port", str(port)], env=serve_env, cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -99,7 +115,7 @@ def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path):
         cid = created.json()["id"]
         opened = httpx.post(f"{base}/v1/contacts/{cid}/interactions", json={"type": "content_downloaded"})
         assert opened.json()["lead_score"] == 40
-        for _ in range(100):  # the in-process projector follows within moments
+        for _ in range(150):  # the projectors follow within moments
             got = httpx.get(f"{base}/v1/contacts/{cid}")
             if got.status_code == 200 and got.json()["version"] == 2:
                 break
