@@ -2,73 +2,96 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import ServicesDep, ExpectedVersion, MetaDep
+from api.commands import run
+from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
 from api.problems import Problem
 from api.schemas import (
     CommandAccepted,
     ContactChange,
     ContactCreate,
+    ContactErase,
+    ContactMerge,
     ContactPublic,
     InteractionAccepted,
     InteractionCreate,
+    LifecycleChange,
 )
-from commands.contact import ChangeContactDetails, CreateContact, RecordInteraction
-from commands.results import CommandResult
+from commands.contact import (
+    ChangeContactDetails,
+    ChangeLifecycleStage,
+    ConsentChange,
+    CreateContact,
+    EraseContact,
+    MergeContacts,
+    RecordInteraction,
+)
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 
-def _accepted(result: CommandResult, response: Response) -> dict[str, object]:
-    response.headers["ETag"] = f'"{result.version}"'
-    return {"id": result.id, "version": result.version, "position": result.position, **result.extra}
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-def create_contact(body: ContactCreate, services: ServicesDep, meta: MetaDep, response: Response) -> dict[str, object]:
+def create_contact(
+    body: ContactCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     command = CreateContact(**{**body.model_dump(), "tags": tuple(body.tags)})
-    result = services.contacts.create(command, meta)
-    response.headers["Location"] = f"/v1/contacts/{result.id}"
-    return _accepted(result, response)
+    answer = run(services, command, meta, key, response)
+    response.headers["Location"] = f"/v1/contacts/{answer['id']}"
+    return answer
 
 
 @router.patch("/{contact_id}", response_model=CommandAccepted)
 def change_contact(
-    contact_id: UUID,
-    body: ContactChange,
-    services: ServicesDep,
-    meta: MetaDep,
-    version: ExpectedVersion,
-    response: Response,
+    contact_id: UUID, body: ContactChange, services: ServicesDep, meta: MetaDep,
+    version: ExpectedVersion, key: IdempotencyKey, response: Response,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
-    if not changes:
+    consent = changes.pop("consent", None)
+    if not changes and consent is None:
         raise Problem(422, "validation_error", "name at least one field to change")
-    result = services.contacts.change_details(ChangeContactDetails(contact_id, changes, version), meta)
-    return _accepted(result, response)
+    command = ChangeContactDetails(
+        contact_id, changes, version, ConsentChange(**consent) if consent is not None else None
+    )
+    return run(services, command, meta, key, response)
 
 
 @router.post("/{contact_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionAccepted)
 def record_interaction(
-    contact_id: UUID,
-    body: InteractionCreate,
-    services: ServicesDep,
-    meta: MetaDep,
-    version: ExpectedVersion,
-    response: Response,
+    contact_id: UUID, body: InteractionCreate, services: ServicesDep, meta: MetaDep,
+    version: ExpectedVersion, key: IdempotencyKey, response: Response,
 ) -> dict[str, object]:
-    command = RecordInteraction(
-        contact_id=contact_id,
-        interaction_type=body.type,
-        occurred_at=body.occurred_at or datetime.now(UTC),
-        details=body.details,
-        expected_version=version,
-    )
-    return _accepted(services.contacts.record_interaction(command, meta), response)
+    command = RecordInteraction(contact_id, body.type, body.occurred_at, body.details, version)
+    return run(services, command, meta, key, response)
+
+
+@router.post("/{contact_id}/lifecycle", response_model=CommandAccepted)
+def change_lifecycle(
+    contact_id: UUID, body: LifecycleChange, services: ServicesDep, meta: MetaDep,
+    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+) -> dict[str, object]:
+    command = ChangeLifecycleStage(contact_id, body.stage, body.reason, None, version)
+    return run(services, command, meta, key, response)
+
+
+@router.post("/{contact_id}/merge", response_model=CommandAccepted)
+def merge_contact(
+    contact_id: UUID, body: ContactMerge, services: ServicesDep, meta: MetaDep,
+    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+) -> dict[str, object]:
+    """This contact is absorbed by ``into``: it becomes read-only and points at it."""
+    return run(services, MergeContacts(contact_id, body.into, version), meta, key, response)
+
+
+@router.post("/{contact_id}/erase", response_model=CommandAccepted)
+def erase_contact(
+    contact_id: UUID, body: ContactErase, services: ServicesDep, meta: MetaDep,
+    key: IdempotencyKey, response: Response,
+) -> dict[str, object]:
+    """Erases the person's personal data (GDPR); the history stays, unreadable."""
+    return run(services, EraseContact(contact_id, body.reason), meta, key, response)
 
 
 @router.get("/{contact_id}", response_model=ContactPublic)

@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from pydantic import SecretStr
 
 from api.problems import Problem
-from commands.contact import ContactHandler
+from commands.bus import CommandBus
 from domain.meta import Meta
 from projections.oltp.queries import ContactQueries
 
@@ -26,7 +26,7 @@ class Services(Protocol):
     def api_keys(self) -> Mapping[str, SecretStr]: ...
 
     @property
-    def contacts(self) -> ContactHandler: ...
+    def commands(self) -> CommandBus: ...
 
     @property
     def contact_queries(self) -> ContactQueries: ...
@@ -76,5 +76,13 @@ def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | 
     return int(found.group(1))
 
 
+def idempotency_key(
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> str | None:
+    """A client retrying a command sends the same key; the first answer comes back."""
+    return idempotency_key
+
+
 MetaDep = Annotated[Meta, Depends(command_meta)]
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]

@@ -26,6 +26,19 @@ class ContactCreate(BaseModel):
     owner: str | None = Field(None, max_length=200)
 
 
+LifecycleStage = Literal[
+    "subscriber", "lead", "marketing_qualified", "sales_qualified", "opportunity", "customer",
+    "evangelist", "churned",
+]
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    given: bool
+    source: str = Field(min_length=1, max_length=200, description="where consent was given or withdrawn")
+
+
 class ContactChange(BaseModel):
     """Only the fields present change; ``null`` clears a field (not ``name``)."""
 
@@ -38,6 +51,26 @@ class ContactChange(BaseModel):
     title: str | None = Field(None, max_length=200)
     tags: list[str] | None = Field(None, max_length=100)
     owner: str | None = Field(None, max_length=200)
+    consent: Consent | None = None
+
+
+class LifecycleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: LifecycleStage
+    reason: str | None = Field(None, max_length=500)
+
+
+class ContactMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: UUID
+
+
+class ContactErase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=500)
 
 
 class InteractionCreate(BaseModel):

@@ -7,13 +7,14 @@ log, which is the outbox the relay publishes from.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 from eventsourcing.utils import register_topic
 
+from domain.contact import Contact
 from domain.meta import Meta
 from domain.registry import AGGREGATES, EVENT_TYPES
 
@@ -38,6 +39,8 @@ class CrmEventStore(Application):
     """``save`` returns recordings whose notification ids are the events' positions."""
 
     name = "eventcrm"
+    #: Long interaction histories load from a snapshot plus the events after it.
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Contact: 100}
 
     def __init__(self, url: str) -> None:
         _register_stable_topics()
@@ -67,7 +70,11 @@ def persistence_env(url: str) -> dict[str, Any]:
             path = parts.netloc + path
         if not path:
             raise ValueError(f"event store URL {url!r} names no file")
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "APPLICATION_RECORDER_TOPIC": "commands.idempotency:SQLiteCommandRecorder",
+        }
     if parts.scheme in ("postgresql", "postgres"):
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -79,5 +86,6 @@ def persistence_env(url: str) -> dict[str, Any]:
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "5",
+            "APPLICATION_RECORDER_TOPIC": "commands.idempotency:PostgresCommandRecorder",
         }
     raise ValueError(f"event store URL must start with sqlite:// or postgresql://, got {url!r}")

@@ -58,7 +58,7 @@ def record_year(container: Container, contacts: int, seed: int, console: Console
     now = datetime.now(UTC).replace(microsecond=0)
     year_ago = now - timedelta(days=365)
     types, weights = list(MIX), list(MIX.values())
-    handler = container.contacts
+    execute = container.commands.execute
     events = 0
     started = time.perf_counter()
     with _progress(console) as progress:
@@ -67,7 +67,7 @@ def record_year(container: Container, contacts: int, seed: int, console: Console
             first, last, company = rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)
             owner = rng.choice(OWNERS)
             meta = _meta(owner, f"demo-contact-{n}")
-            created = handler.create(
+            created = execute(
                 CreateContact(
                     name=f"{first} {last}",
                     email=f"{first}.{last}{n}@{company.split()[0].lower()}.example".lower(),
@@ -84,14 +84,14 @@ def record_year(container: Container, contacts: int, seed: int, console: Console
             count = min(int(rng.expovariate(1 / 12)), 80)
             moments = sorted(year_ago + timedelta(seconds=rng.uniform(0, 365 * 86400)) for _ in range(count))
             for i, moment in enumerate(moments):
-                handler.record_interaction(
+                execute(
                     RecordInteraction(created.id, rng.choices(types, weights)[0], moment,
                                       {"channel": "demo", "n": i}),
                     meta,
                 )
                 events += 1
             if rng.random() < 0.15:
-                handler.change_details(
+                execute(
                     ChangeContactDetails(created.id, {"owner": rng.choice(OWNERS), "tags": ["reassigned"]}),
                     _meta("sales.manager", f"demo-contact-{n}"),
                 )

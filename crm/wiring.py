@@ -7,7 +7,9 @@ from typing import Any
 
 import duckdb
 
-from commands.contact import ContactHandler
+from commands.bus import CommandBus
+from commands.config import CommandConfig
+from commands.handlers import HANDLERS
 from commands.store import CrmEventStore
 from crm.settings import Settings
 from projections.olap.writer import OlapWriter
@@ -44,8 +46,9 @@ class Container:
         return store
 
     @cached_property
-    def contacts(self) -> ContactHandler:
-        return ContactHandler(self.store, self.settings.rules)
+    def commands(self) -> CommandBus:
+        config = CommandConfig(scoring_rules=self.settings.rules)
+        return CommandBus(self.store, config, HANDLERS)
 
     # -- read side ---------------------------------------------------------------------
 

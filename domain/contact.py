@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import EmptyName, InvalidValue, UnknownInteractionType
+from domain.errors import EmptyName, InvalidValue, RuleViolation, UnknownInteractionType
 from domain.meta import Meta
 from domain.scoring import INTERACTION_TYPES, ScoringRules
 
@@ -23,14 +24,28 @@ LIFECYCLE_STAGES = (
     "evangelist",
     "churned",
 )
+_FUNNEL = LIFECYCLE_STAGES[:-1]
 
 #: Fields a PATCH may change; everything else changes through its own command.
 DETAIL_FIELDS = ("name", "email", "phone", "company", "title", "tags", "owner")
 
-#: Fields that identify a person; they never reach the analytics warehouse.
+#: Fields that identify a person (or may, as free text); they never reach the analytics
+#: warehouse and are what erasure makes unreadable.
 PERSONAL_FIELDS = frozenset({"name", "email", "phone", "details"})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ContactMerged(RuleViolation):
+    code = "contact_merged"
+
+
+class ContactErased(RuleViolation):
+    code = "contact_erased"
+
+
+class InvalidLifecycleTransition(RuleViolation):
+    code = "invalid_lifecycle_transition"
 
 
 class Contact(Aggregate):
@@ -41,6 +56,8 @@ class Contact(Aggregate):
 
     class Created(Aggregate.Created):
         TOPIC = "crm.contact.created.v1"
+        # v2 added account_id; v1 events are upcast on read.
+        class_version = 2
         name: str
         email: str | None
         phone: str | None
@@ -49,7 +66,12 @@ class Contact(Aggregate):
         tags: list[str]
         owner: str | None
         lifecycle_stage: str
+        account_id: UUID | None
         meta: Meta
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["account_id"] = None
 
     class DetailsChanged(Aggregate.Event):
         TOPIC = "crm.contact.details_changed.v1"
@@ -63,6 +85,56 @@ class Contact(Aggregate):
         details: dict[str, Any]
         points: int
         lead_score: int
+        meta: Meta
+
+    class ConsentGiven(Aggregate.Event):
+        TOPIC = "crm.contact.consent_given.v1"
+        source: str
+        at: datetime
+        meta: Meta
+
+    class ConsentWithdrawn(Aggregate.Event):
+        TOPIC = "crm.contact.consent_withdrawn.v1"
+        source: str
+        at: datetime
+        meta: Meta
+
+    class LifecycleStageChanged(Aggregate.Event):
+        TOPIC = "crm.contact.lifecycle_stage_changed.v1"
+        from_stage: str
+        to_stage: str
+        reason: str | None
+        at: datetime
+        meta: Meta
+
+    class AccountLinked(Aggregate.Event):
+        TOPIC = "crm.contact.account_linked.v1"
+        account_id: UUID | None
+        meta: Meta
+
+    class FollowUpAssigned(Aggregate.Event):
+        TOPIC = "crm.contact.follow_up_assigned.v1"
+        owner: str | None
+        reason: str
+        due_at: datetime
+        meta: Meta
+
+    class MergedInto(Aggregate.Event):
+        TOPIC = "crm.contact.merged_into.v1"
+        survivor_id: UUID
+        meta: Meta
+
+    class Absorbed(Aggregate.Event):
+        TOPIC = "crm.contact.absorbed.v1"
+        absorbed_id: UUID
+        tags: list[str]
+        lead_score: int
+        meta: Meta
+
+    class Erased(Aggregate.Event):
+        TOPIC = "crm.contact.erased.v1"
+        reason: str | None
+        at: datetime
         meta: Meta
 
     # -- commands: guard, then record ------------------------------------------------
@@ -80,11 +152,9 @@ class Contact(Aggregate):
         tags: Iterable[str] = (),
         owner: str | None = None,
         lifecycle_stage: str = "subscriber",
+        account_id: UUID | None = None,
     ) -> Contact:
-        if lifecycle_stage not in LIFECYCLE_STAGES:
-            raise InvalidValue(
-                f"unknown lifecycle stage {lifecycle_stage!r}; one of {', '.join(LIFECYCLE_STAGES)}"
-            )
+        _require_known_stage(lifecycle_stage)
         return cls(
             name=_require_name(name),
             email=_require_email(email),
@@ -94,11 +164,13 @@ class Contact(Aggregate):
             tags=_normalise_tags(tags),
             owner=_clean(owner),
             lifecycle_stage=lifecycle_stage,
+            account_id=account_id,
             meta=meta,
         )
 
     def change_details(self, changes: Mapping[str, Any], meta: Meta) -> None:
         """Records only what really differs; a change to nothing records nothing."""
+        self._require_active()
         unknown = set(changes) - set(DETAIL_FIELDS)
         if unknown:
             raise InvalidValue(f"cannot change {', '.join(sorted(unknown))} this way")
@@ -115,13 +187,15 @@ class Contact(Aggregate):
         rules: ScoringRules,
         meta: Meta,
     ) -> None:
+        self._require_active()
         if interaction_type not in INTERACTION_TYPES:
             raise UnknownInteractionType(
                 f"unknown interaction type {interaction_type!r}; "
                 f"one of {', '.join(sorted(INTERACTION_TYPES))}"
             )
-        if occurred_at.tzinfo is None:
-            raise InvalidValue("occurred_at needs a time zone")
+        _require_aware(occurred_at, "occurred_at")
+        if interaction_type == "survey_answered":
+            _require_survey_scores(details)
         points = rules.points_for(interaction_type)
         self._interaction_recorded(
             interaction_type=interaction_type,
@@ -131,6 +205,74 @@ class Contact(Aggregate):
             lead_score=self.lead_score + points,
             meta=meta,
         )
+
+    def give_consent(self, source: str, at: datetime, meta: Meta) -> None:
+        self._require_active()
+        _require_aware(at, "at")
+        if not self.consented:
+            self._consent_given(source=_require_text(source, "consent source"), at=at, meta=meta)
+
+    def withdraw_consent(self, source: str, at: datetime, meta: Meta) -> None:
+        self._require_active()
+        _require_aware(at, "at")
+        if self.consented:
+            self._consent_withdrawn(source=_require_text(source, "consent source"), at=at, meta=meta)
+
+    def change_lifecycle_stage(self, stage: str, at: datetime, meta: Meta, reason: str | None = None) -> None:
+        """Forward along the funnel (skipping is allowed), ``churned`` only from a customer
+        or evangelist, and from ``churned`` only back to ``customer`` (won back)."""
+        self._require_active()
+        _require_known_stage(stage)
+        _require_aware(at, "at")
+        if stage == self.lifecycle_stage:
+            return
+        if not _allowed_transition(self.lifecycle_stage, stage):
+            raise InvalidLifecycleTransition(
+                f"a contact cannot go from {self.lifecycle_stage} to {stage}"
+            )
+        self._lifecycle_stage_changed(
+            from_stage=self.lifecycle_stage, to_stage=stage, reason=reason, at=at, meta=meta
+        )
+
+    def link_account(self, account_id: UUID | None, meta: Meta) -> None:
+        self._require_active()
+        if account_id != self.account_id:
+            self._account_linked(account_id=account_id, meta=meta)
+
+    def assign_follow_up(self, reason: str, due_at: datetime, meta: Meta) -> None:
+        """A task for the contact's owner (no owner: the team's queue picks it up)."""
+        self._require_active()
+        _require_aware(due_at, "due_at")
+        self._follow_up_assigned(owner=self.owner, reason=_require_text(reason, "reason"), due_at=due_at, meta=meta)
+
+    def merge_into(self, survivor: Contact, meta: Meta) -> None:
+        """This contact is absorbed: it becomes read-only and points at the survivor,
+        which records what it absorbed. Call on the absorbed contact; save both together."""
+        if survivor.id == self.id:
+            raise InvalidValue("a contact cannot be merged into itself")
+        self._require_active()
+        survivor._require_active()
+        self._merged_into(survivor_id=survivor.id, meta=meta)
+        survivor._absorbed(
+            absorbed_id=self.id,
+            tags=_normalise_tags([*survivor.tags, *self.tags]),
+            lead_score=survivor.lead_score + self.lead_score,
+            meta=meta,
+        )
+
+    def erase(self, at: datetime, meta: Meta, reason: str | None = None) -> None:
+        """Personal data erasure: the history stays, the person becomes unreadable."""
+        _require_aware(at, "at")
+        if not self.erased:
+            self._erased(reason=reason, at=at, meta=meta)
+
+    # -- guards -------------------------------------------------------------------------
+
+    def _require_active(self) -> None:
+        if self.erased:
+            raise ContactErased(f"contact {self.id} was erased")
+        if self.merged_into is not None:
+            raise ContactMerged(f"contact {self.id} was merged into {self.merged_into}; use that one")
 
     # -- state changes: only where an event is applied -------------------------------
 
@@ -145,9 +287,10 @@ class Contact(Aggregate):
         tags: list[str],
         owner: str | None,
         lifecycle_stage: str,
+        account_id: UUID | None,
         meta: Meta,
     ) -> None:
-        self.name = name
+        self.name: str | None = name
         self.email = email
         self.phone = phone
         self.company = company
@@ -155,8 +298,13 @@ class Contact(Aggregate):
         self.tags = tags
         self.owner = owner
         self.lifecycle_stage = lifecycle_stage
+        self.account_id = account_id
         self.lead_score = 0
         self.interactions = 0
+        self.consented = False
+        self.merged_into: UUID | None = None
+        self.absorbed: list[UUID] = []
+        self.erased = False
 
     @event(DetailsChanged)
     def _details_changed(self, changes: dict[str, Any], meta: Meta) -> None:
@@ -175,6 +323,81 @@ class Contact(Aggregate):
     ) -> None:
         self.lead_score = lead_score
         self.interactions += 1
+
+    @event(ConsentGiven)
+    def _consent_given(self, source: str, at: datetime, meta: Meta) -> None:
+        self.consented = True
+
+    @event(ConsentWithdrawn)
+    def _consent_withdrawn(self, source: str, at: datetime, meta: Meta) -> None:
+        self.consented = False
+
+    @event(LifecycleStageChanged)
+    def _lifecycle_stage_changed(
+        self, from_stage: str, to_stage: str, reason: str | None, at: datetime, meta: Meta
+    ) -> None:
+        self.lifecycle_stage = to_stage
+
+    @event(AccountLinked)
+    def _account_linked(self, account_id: UUID | None, meta: Meta) -> None:
+        self.account_id = account_id
+
+    @event(FollowUpAssigned)
+    def _follow_up_assigned(self, owner: str | None, reason: str, due_at: datetime, meta: Meta) -> None:
+        pass  # a task for people; it changes nothing the contact's rules depend on
+
+    @event(MergedInto)
+    def _merged_into(self, survivor_id: UUID, meta: Meta) -> None:
+        self.merged_into = survivor_id
+
+    @event(Absorbed)
+    def _absorbed(self, absorbed_id: UUID, tags: list[str], lead_score: int, meta: Meta) -> None:
+        self.absorbed.append(absorbed_id)
+        self.tags = tags
+        self.lead_score = lead_score
+
+    @event(Erased)
+    def _erased(self, reason: str | None, at: datetime, meta: Meta) -> None:
+        self.erased = True
+        self.name = self.email = self.phone = None
+
+
+def _allowed_transition(current: str, target: str) -> bool:
+    if target == "churned":
+        return current in ("customer", "evangelist")
+    if current == "churned":
+        return target == "customer"
+    return _FUNNEL.index(target) > _FUNNEL.index(current)
+
+
+def _require_known_stage(stage: str) -> None:
+    if stage not in LIFECYCLE_STAGES:
+        raise InvalidValue(f"unknown lifecycle stage {stage!r}; one of {', '.join(LIFECYCLE_STAGES)}")
+
+
+def _require_aware(moment: datetime, name: str) -> None:
+    if moment.tzinfo is None:
+        raise InvalidValue(f"{name} needs a time zone")
+
+
+def _require_text(value: str | None, what: str) -> str:
+    cleaned = _clean(value)
+    if cleaned is None:
+        raise InvalidValue(f"{what} must not be empty")
+    return cleaned
+
+
+def _require_survey_scores(details: Mapping[str, Any]) -> None:
+    """NPS is 0–10, CES 1–7; a survey answer carries at least one of them."""
+    ranges = {"nps": (0, 10), "ces": (1, 7)}
+    present = [k for k in ranges if k in details]
+    if not present:
+        raise InvalidValue("a survey answer needs details.nps (0-10) or details.ces (1-7)")
+    for key in present:
+        low, high = ranges[key]
+        value = details[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidValue(f"details.{key} must be a whole number from {low} to {high}, got {value!r}")
 
 
 def _clean(value: str | None) -> str | None:

@@ -1,20 +1,38 @@
-"""Every event type by its stable name (``crm.<aggregate>.<event>.v<N>``).
+"""Every aggregate and event type by its stable name (``crm.<aggregate>.<event>.v<N>``).
 
 The name is also the topic under which the event store records the event, so renaming
 or moving a class never breaks replay; the event store registers these names at start.
 """
 
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from domain.account import Account
+from domain.campaign import Campaign
 from domain.contact import Contact
 
-AGGREGATES: dict[str, type] = {"contact": Contact}
+AGGREGATES: dict[str, type[Aggregate]] = {
+    "contact": Contact,
+    "account": Account,
+    "campaign": Campaign,
+}
+
+
+def _events_of(aggregate: type[Aggregate]) -> list[type]:
+    """The event classes declared in the aggregate's body: those with an event TOPIC
+    (``crm.<aggregate>.<event>.v<N>``; eventsourcing's implied base classes have none)."""
+    return [
+        value
+        for value in vars(aggregate).values()
+        if isinstance(value, type)
+        and issubclass(value, Aggregate.Event)
+        and len(getattr(value, "TOPIC", "").split(".")) == 4
+    ]
+
 
 EVENT_TYPES: dict[str, type] = {
-    cls.TOPIC: cls
-    for cls in (
-        Contact.Created,
-        Contact.DetailsChanged,
-        Contact.InteractionRecorded,
-    )
+    event.TOPIC: event for aggregate in AGGREGATES.values() for event in _events_of(aggregate)
 }
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from commands.bus import UnitOfWork
 from commands.contact import CreateContact, RecordInteraction
 from commands.errors import ConcurrencyConflict
 from domain.meta import Meta
@@ -85,24 +86,23 @@ def test_with_api_keys_a_command_needs_a_known_key_and_records_its_principal(emb
     assert embedded.store.mapper.to_domain_event(notification).meta.actor == "alice"
 
 
-def test_racing_commands_on_one_contact_one_wins_the_other_gets_a_conflict(production):
+def test_racing_commands_on_one_contact_one_wins_the_other_gets_a_conflict(production, monkeypatch):
     meta = Meta(actor="t", correlation_id="race", causation_id="race")
-    created = production.contacts.create(CreateContact(name="Ada"), meta)
+    created = production.commands.execute(CreateContact(name="Ada"), meta)
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
-    original_load = production.contacts._load
+    load = UnitOfWork.load
 
-    def load_then_wait(contact_id, expected_version):
-        contact = original_load(contact_id, expected_version)
+    def load_then_wait(self, cls, aggregate_id, expected_version=None):
+        aggregate = load(self, cls, aggregate_id, expected_version)
         barrier.wait(timeout=10)  # both commands have read version 1 before either saves
-        return contact
+        return aggregate
 
-    production.contacts._load = load_then_wait
+    monkeypatch.setattr(UnitOfWork, "load", load_then_wait)
 
     def command(kind: str) -> None:
         try:
-            outcomes.append(production.contacts.record_interaction(
-                RecordInteraction(created.id, kind, datetime.now(UTC)), meta))
+            outcomes.append(production.commands.execute(RecordInteraction(created.id, kind, datetime.now(UTC)), meta))
         except ConcurrencyConflict as exc:
             outcomes.append(exc)
 
@@ -111,7 +111,7 @@ def test_racing_commands_on_one_contact_one_wins_the_other_gets_a_conflict(produ
         t.start()
     for t in threads:
         t.join(20)
-    production.contacts._load = original_load
+    monkeypatch.undo()
 
     conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
     wins = [o for o in outcomes if not isinstance(o, ConcurrencyConflict)]

@@ -21,9 +21,9 @@ class Killed(Exception):
 def record_activity(container, contacts: int, interactions: int) -> dict[str, int]:
     versions = {}
     for n in range(contacts):
-        result = container.contacts.create(CreateContact(name=f"Person {n}"), META)
+        result = container.commands.execute(CreateContact(name=f"Person {n}"), META)
         for _ in range(interactions):
-            result = container.contacts.record_interaction(
+            result = container.commands.execute(
                 RecordInteraction(result.id, "page_visited", datetime.now(UTC)), META
             )
         versions[str(result.id)] = result.version

@@ -1,0 +1,14 @@
+"""The rules that are configuration, not code, handed to every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.scoring import ScoringRules
+
+
+@dataclass(frozen=True)
+class CommandConfig:
+    scoring_rules: ScoringRules = field(default_factory=ScoringRules)
+    sla_policy: Any = None

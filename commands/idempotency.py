@@ -1,0 +1,110 @@
+"""``Idempotency-Key``: a repeated command returns the first answer and records nothing.
+
+The key is written by the event store's own recorder in the same transaction as the
+command's events, so there is no moment at which the events exist without the key (a
+crash cannot make a retry record twice) or the key without the events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """``fingerprint`` tells a true repeat from a different command reusing the key."""
+
+    key: str
+    fingerprint: str
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    fingerprint: str
+    response: dict[str, Any]
+    position: int
+
+
+def fingerprint(command: object) -> str:
+    return hashlib.sha256(repr(command).encode()).hexdigest()
+
+
+class SQLiteCommandRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS command_log ("
+            "idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
+            "response TEXT NOT NULL, position INTEGER NOT NULL)",
+        ]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        claim: IdempotencyClaim | None = kwargs.get("idempotency")
+        if claim is not None and ids:
+            # A second use of the key violates the primary key: the whole transaction fails.
+            c.execute(
+                "INSERT INTO command_log VALUES (?, ?, ?, ?)",
+                (claim.key, claim.fingerprint, json.dumps(claim.response), ids[-1]),
+            )
+        return ids
+
+    def find_answer(self, key: str) -> RecordedAnswer | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT fingerprint, response, position FROM command_log WHERE idempotency_key = ?", (key,))
+            row = c.fetchone()
+        return None if row is None else RecordedAnswer(row[0], json.loads(row[1]), row[2])
+
+
+class PostgresCommandRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_log = f"{self.events_table_name.removesuffix('_events')}_command_log"
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.{1} ("
+                "idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
+                "response JSONB NOT NULL, position BIGINT NOT NULL)"
+            ).format(Identifier(self.datastore.schema), Identifier(self.command_log))
+        )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        claim: IdempotencyClaim | None = kwargs.get("idempotency")
+        if claim is not None and ids:
+            curs.execute(
+                SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s) RETURNING idempotency_key").format(
+                    Identifier(self.datastore.schema), Identifier(self.command_log)
+                ),
+                (claim.key, claim.fingerprint, json.dumps(claim.response), ids[-1]),
+            )
+            # Fetching syncs the pipeline, so a reused key fails here, inside the transaction.
+            curs.fetchone()
+        return ids
+
+    def find_answer(self, key: str) -> RecordedAnswer | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT fingerprint, response, position FROM {0}.{1} WHERE idempotency_key = %s").format(
+                    Identifier(self.datastore.schema), Identifier(self.command_log)
+                ),
+                (key,),
+            )
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return RecordedAnswer(row["fingerprint"], row["response"], row["position"])
