@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import contacts, problems
+from api import accounts, campaigns, contacts, problems
 from api.deps import Services
 
 
@@ -34,7 +34,8 @@ def create_app(services: Services, on_start: Callable[[], None] | None = None,
     )
     app.state.services = services
     problems.install(app)
-    app.include_router(contacts.router)
+    for module in (contacts, accounts, campaigns):
+        app.include_router(module.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -102,6 +102,10 @@ class ContactPublic(BaseModel):
     owner: str | None
     lifecycle_stage: str
     lead_score: int
+    account_id: UUID | None
+    consented: bool
+    merged_into: UUID | None = Field(description="set when this contact was absorbed by another")
+    erased: bool
     created_at: datetime
     updated_at: datetime
     last_interaction_at: datetime | None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 from domain.scoring import ScoringRules
+from domain.sla import SlaPolicy
 
 
 @dataclass(frozen=True)
 class CommandConfig:
     scoring_rules: ScoringRules = field(default_factory=ScoringRules)
-    sla_policy: Any = None
+    sla_policy: SlaPolicy = field(default_factory=SlaPolicy)

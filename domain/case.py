@@ -53,9 +53,11 @@ class Case(Aggregate):
     class Created(Aggregate.Created):
         """The base of the case's creation events, never recorded itself: eventsourcing
         defines a ``Created`` class on every aggregate that lacks one, and with explicit
-        topics that class needs a TOPIC of its own. Cases are created by ``Opened``."""
+        topics that class needs a TOPIC of its own. Cases are created by ``Opened``. Its
+        topic has no version on purpose: it names no event type, so the registry (which
+        lists ``crm.<aggregate>.<event>.v<N>`` topics) leaves it out."""
 
-        TOPIC = "crm.case.created.v1"
+        TOPIC = "crm.case.created"
 
     class Opened(Created):
         TOPIC = "crm.case.opened.v1"
@@ -341,7 +343,9 @@ class Case(Aggregate):
 
     def _require_status(self, status: str, action: str) -> None:
         if self.status != status:
-            raise InvalidTransition(f"cannot {action} a case that is {self.status}, only one that is {status}")
+            raise InvalidTransition(
+                f"cannot {action} a case that is {self.status}, only one that is {status}"
+            )
 
     # -- state changes: only where an event is applied -------------------------------
 
@@ -376,7 +380,9 @@ class Case(Aggregate):
         self.first_contact_resolution: bool | None = None
 
     @event(Assigned)
-    def _assigned(self, agent: str, previous_agent: str | None, status: str, at: datetime, meta: Meta) -> None:
+    def _assigned(
+        self, agent: str, previous_agent: str | None, status: str, at: datetime, meta: Meta
+    ) -> None:
         self.agent = agent
         self.status = status
 

@@ -154,7 +154,7 @@ class Deal(Aggregate):
             amount=_require_amount(amount),
             currency=_require_currency(currency),
             owner=_clean(owner),
-            expected_close_on=_require_date(expected_close_on, "expected_close_on"),
+            expected_close_on=_optional_date(expected_close_on, "expected_close_on"),
             stage=stage,
             probability=pipeline.probability_of(stage),
             at=_require_aware(at),
@@ -182,9 +182,7 @@ class Deal(Aggregate):
             meta=meta,
         )
 
-    def win(
-        self, amount: Decimal | None, closed_on: date | None, at: datetime, meta: Meta
-    ) -> None:
+    def win(self, amount: Decimal | None, closed_on: date | None, at: datetime, meta: Meta) -> None:
         """Needs an amount above zero and a close date."""
         _require_aware(at)
         self._require_open()
@@ -228,9 +226,7 @@ class Deal(Aggregate):
             previous = self.stage_before_close
             stage = previous if previous in pipeline.stage_keys else pipeline.first_stage
         elif stage not in pipeline.stage_keys:
-            raise UnknownStage(
-                f"a deal reopens into an open stage of its pipeline, not {stage!r}"
-            )
+            raise UnknownStage(f"a deal reopens into an open stage of its pipeline, not {stage!r}")
         self._require_seconds_in_stage(at)
         self._reopened(
             to_stage=stage,
@@ -260,9 +256,7 @@ class Deal(Aggregate):
             "expected_close_on": expected_close_on,
         }
         cleaned = {
-            field: _CLEANERS[field](value)
-            for field, value in given.items()
-            if value is not UNSET
+            field: _CLEANERS[field](value) for field, value in given.items() if value is not UNSET
         }
         changes = {f: v for f, v in cleaned.items() if getattr(self, f) != v}
         if changes:
@@ -446,11 +440,15 @@ def _require_currency(currency: str) -> str:
     return cleaned
 
 
-def _require_date(value: date | None, field: str) -> date | None:
+def _require_date(value: date, field: str) -> date:
     # A datetime is a date too, but not one a projection expects here.
-    if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+    if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidValue(f"{field} {value!r} must be a date")
     return value
+
+
+def _optional_date(value: date | None, field: str) -> date | None:
+    return None if value is None else _require_date(value, field)
 
 
 def _require_aware(at: datetime) -> datetime:
@@ -472,5 +470,5 @@ _CLEANERS: dict[str, Any] = {
     "amount": _require_amount,
     "currency": _require_currency,
     "owner": _clean,
-    "expected_close_on": lambda value: _require_date(value, "expected_close_on"),
+    "expected_close_on": lambda value: _optional_date(value, "expected_close_on"),
 }

@@ -238,9 +238,7 @@ class Pipeline(Aggregate):
         self._stages = _from_dicts(stages)
 
     @event(StageRenamed)
-    def _stage_renamed(
-        self, key: str, name: str, stages: list[dict[str, Any]], meta: Meta
-    ) -> None:
+    def _stage_renamed(self, key: str, name: str, stages: list[dict[str, Any]], meta: Meta) -> None:
         self._stages = _from_dicts(stages)
 
     @event(StageProbabilityChanged)
@@ -250,9 +248,7 @@ class Pipeline(Aggregate):
         self._stages = _from_dicts(stages)
 
     @event(StagesReordered)
-    def _stages_reordered(
-        self, keys: list[str], stages: list[dict[str, Any]], meta: Meta
-    ) -> None:
+    def _stages_reordered(self, keys: list[str], stages: list[dict[str, Any]], meta: Meta) -> None:
         self._stages = _from_dicts(stages)
 
 

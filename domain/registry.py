@@ -10,12 +10,14 @@ from eventsourcing.domain import Aggregate
 
 from domain.account import Account
 from domain.campaign import Campaign
+from domain.case import Case
 from domain.contact import Contact
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "contact": Contact,
     "account": Account,
     "campaign": Campaign,
+    "case": Case,
 }
 
 

@@ -16,7 +16,8 @@ TABLE = "contacts"
 
 COLUMNS = (
     "id", "name", "email", "phone", "company", "title", "tags", "owner", "lifecycle_stage",
-    "lead_score", "created_at", "updated_at", "last_interaction_at", "version", "position",
+    "lead_score", "account_id", "consented", "merged_into", "erased",
+    "created_at", "updated_at", "last_interaction_at", "version", "position",
 )
 
 
@@ -33,6 +34,10 @@ def ddl(types: dict[str, str]) -> list[str]:
             owner TEXT,
             lifecycle_stage TEXT NOT NULL,
             lead_score INTEGER NOT NULL,
+            account_id {types['uuid']},
+            consented BOOLEAN NOT NULL,
+            merged_into {types['uuid']},
+            erased BOOLEAN NOT NULL,
             created_at {types['ts']} NOT NULL,
             updated_at {types['ts']} NOT NULL,
             last_interaction_at {types['ts']},
@@ -64,10 +69,22 @@ class ContactPatch:
 
 
 def project(envelope: Envelope) -> ContactPatch | None:
+    """Every contact event moves the row's version, even one that changes no column shown
+    here, so that the version a reader sees is the one ``If-Match`` expects."""
+    if envelope.aggregate_type != "contact":
+        return None
+    values = _values(envelope)
+    creates = envelope.type == "crm.contact.created.v1"
+    values["updated_at"] = format_time(envelope.time)
+    return ContactPatch(envelope.subject, envelope.sequence, envelope.position, creates, values)
+
+
+def _values(envelope: Envelope) -> dict[str, Any]:
+    """The columns an event sets, as absolute values."""
     data = envelope.data
-    at = format_time(envelope.time)
-    if envelope.type == "crm.contact.created.v1":
-        values = {
+    kind = envelope.type.split(".")[2]
+    if kind == "created":
+        return {
             "name": data["name"],
             "email": data["email"],
             "phone": data["phone"],
@@ -77,24 +94,33 @@ def project(envelope: Envelope) -> ContactPatch | None:
             "owner": data["owner"],
             "lifecycle_stage": data["lifecycle_stage"],
             "lead_score": 0,
-            "created_at": at,
-            "updated_at": at,
+            "account_id": data.get("account_id"),
+            "consented": False,
+            "merged_into": None,
+            "erased": False,
+            "created_at": format_time(envelope.time),
             "last_interaction_at": None,
         }
-        creates = True
-    elif envelope.type == "crm.contact.details_changed.v1":
-        values = {**data["changes"], "updated_at": at}
-        creates = False
-    elif envelope.type == "crm.contact.interaction_recorded.v1":
-        values = {
-            "lead_score": data["lead_score"],
-            "last_interaction_at": data["occurred_at"],
-            "updated_at": at,
-        }
-        creates = False
-    else:
-        return None
-    return ContactPatch(envelope.subject, envelope.sequence, envelope.position, creates, values)
+    if kind == "details_changed":
+        return dict(data["changes"])
+    if kind == "interaction_recorded":
+        return {"lead_score": data["lead_score"], "last_interaction_at": data["occurred_at"]}
+    if kind == "consent_given":
+        return {"consented": True}
+    if kind == "consent_withdrawn":
+        return {"consented": False}
+    if kind == "lifecycle_stage_changed":
+        return {"lifecycle_stage": data["to_stage"]}
+    if kind == "account_linked":
+        return {"account_id": data["account_id"]}
+    if kind == "merged_into":
+        return {"merged_into": data["survivor_id"]}
+    if kind == "absorbed":
+        return {"tags": list(data["tags"]), "lead_score": data["lead_score"]}
+    if kind == "erased":
+        # The operational model keeps no personal data of an erased person.
+        return {"erased": True, "name": None, "email": None, "phone": None}
+    return {}  # events that change nothing shown here (a follow-up task)
 
 
 def merge(patches: list[ContactPatch]) -> list[ContactPatch]:

@@ -24,6 +24,8 @@ class ContactQueries:
             return None
         contact = dict(zip(COLUMNS, row, strict=True))
         contact["id"] = str(contact["id"])
+        contact["consented"] = bool(contact["consented"])
+        contact["erased"] = bool(contact["erased"])
         if isinstance(contact["tags"], str):
             contact["tags"] = json.loads(contact["tags"])
         for column in ("created_at", "updated_at", "last_interaction_at"):

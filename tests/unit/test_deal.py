@@ -118,7 +118,12 @@ def test_created_deal_is_open_in_the_first_stage():
         T0,
         META,
     )
-    assert (deal.stage, deal.status, deal.probability, deal.is_closed) == ("lead", "open", 0.1, False)
+    assert (deal.stage, deal.status, deal.probability, deal.is_closed) == (
+        "lead",
+        "open",
+        0.1,
+        False,
+    )
     assert (deal.entered_stage_at, deal.created_at) == (T0, T0)
     assert (deal.closed_on, deal.lost_reason) == (None, None)
     assert deal.version == 1
@@ -127,7 +132,12 @@ def test_created_deal_is_open_in_the_first_stage():
 def test_deal_defaults_to_euro_and_no_amount():
     deal = Deal.create(pipeline=PIPELINE, title="Renewal", meta=META, at=T0, account_id=ACCOUNT)
     assert (deal.account_id, deal.contact_id) == (ACCOUNT, None)
-    assert (deal.amount, deal.currency, deal.owner, deal.expected_close_on) == (None, "EUR", None, None)
+    assert (deal.amount, deal.currency, deal.owner, deal.expected_close_on) == (
+        None,
+        "EUR",
+        None,
+        None,
+    )
 
 
 def test_deal_starts_in_the_pipelines_current_first_stage():
@@ -374,7 +384,12 @@ def test_lost_deal_records_reason_and_time_in_the_last_stage():
         hours(6),
         META,
     )
-    assert (deal.stage, deal.status, deal.probability, deal.is_closed) == ("lost", "lost", 0.0, True)
+    assert (deal.stage, deal.status, deal.probability, deal.is_closed) == (
+        "lost",
+        "lost",
+        0.0,
+        True,
+    )
     assert deal.lost_reason == "no budget"
 
 
@@ -433,7 +448,11 @@ def test_reopened_lost_deal_goes_to_the_stage_asked_and_forgets_the_reason():
     deal = lost_deal()
     deal.reopen(PIPELINE, hours(5), META, stage="lead")
     [reopened] = deal.collect_events()
-    assert (reopened.to_stage, reopened.probability, reopened.previous_status) == ("lead", 0.1, "lost")
+    assert (reopened.to_stage, reopened.probability, reopened.previous_status) == (
+        "lead",
+        0.1,
+        "lost",
+    )
     assert (deal.stage, deal.status, deal.lost_reason) == ("lead", "open", None)
 
 
@@ -449,8 +468,10 @@ def test_reopened_deal_goes_to_the_first_stage_if_its_stage_is_gone():
     # The same pipeline as it would be once "demo" no longer exists.
     without_demo = dataclasses.replace(
         pipeline_created,
-        stages=[{"key": "intro", "name": "Intro", "probability": 0.05},
-                {"key": "lead", "name": "Lead", "probability": 0.1}],
+        stages=[
+            {"key": "intro", "name": "Intro", "probability": 0.05},
+            {"key": "lead", "name": "Lead", "probability": 0.1},
+        ],
     ).mutate(None)
     deal.reopen(without_demo, hours(3), META)
     [reopened] = deal.collect_events()
@@ -578,7 +599,12 @@ def test_malformed_update_is_refused(fields):
 
 def test_deal_rebuilt_from_its_events_equals_the_live_one():
     live = Deal.create(
-        pipeline=PIPELINE, title="Ten seats", meta=META, at=T0, account_id=uuid4(), amount=Decimal("5")
+        pipeline=PIPELINE,
+        title="Ten seats",
+        meta=META,
+        at=T0,
+        account_id=uuid4(),
+        amount=Decimal("5"),
     )
     live.move_to("qualified", PIPELINE, hours(1), META)
     live.update(META, owner="ben.sales", expected_close_on=CLOSE_DATE)
@@ -595,7 +621,14 @@ def test_deal_rebuilt_from_its_events_equals_the_live_one():
 
 
 def test_every_event_class_has_its_own_stable_topic():
-    classes = [Deal.Created, Deal.StageChanged, Deal.Won, Deal.Lost, Deal.Reopened, Deal.DetailsChanged]
+    classes = [
+        Deal.Created,
+        Deal.StageChanged,
+        Deal.Won,
+        Deal.Lost,
+        Deal.Reopened,
+        Deal.DetailsChanged,
+    ]
     assert [cls.TOPIC for cls in classes] == [
         "crm.deal.created.v1",
         "crm.deal.stage_changed.v1",

@@ -1,0 +1,71 @@
+"""Account routes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.commands import run
+from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.problems import Problem
+from api.schemas import CommandAccepted
+from commands.account import AddContactToAccount, ChangeAccountDetails, CreateAccount, RemoveContactFromAccount
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    domain: str | None = Field(None, max_length=253, description="the company's web domain")
+    industry: str | None = Field(None, max_length=100)
+    size: str | None = Field(None, max_length=50)
+    owner: str | None = Field(None, max_length=200)
+
+
+class AccountChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    domain: str | None = Field(None, max_length=253)
+    industry: str | None = Field(None, max_length=100)
+    size: str | None = Field(None, max_length=50)
+    owner: str | None = Field(None, max_length=200)
+
+
+class AccountMember(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: UUID
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+def create_account(body: AccountCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    answer = run(services, CreateAccount(**body.model_dump()), meta, key, response)
+    response.headers["Location"] = f"/v1/accounts/{answer['id']}"
+    return answer
+
+
+@router.patch("/{account_id}", response_model=CommandAccepted)
+def change_account(
+    account_id: UUID, body: AccountChange, services: ServicesDep, meta: MetaDep,
+    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+) -> dict[str, object]:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise Problem(422, "validation_error", "name at least one field to change")
+    return run(services, ChangeAccountDetails(account_id, changes, version), meta, key, response)
+
+
+@router.post("/{account_id}/contacts", response_model=CommandAccepted)
+def add_contact(account_id: UUID, body: AccountMember, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    """The contact joins the account (and leaves its previous one)."""
+    return run(services, AddContactToAccount(account_id, body.contact_id), meta, key, response)
+
+
+@router.delete("/{account_id}/contacts/{contact_id}", response_model=CommandAccepted)
+def remove_contact(account_id: UUID, contact_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, RemoveContactFromAccount(account_id, contact_id), meta, key, response)

@@ -1,0 +1,97 @@
+"""Campaign routes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from api.commands import run
+from api.deps import IdempotencyKey, MetaDep, ServicesDep
+from api.schemas import CommandAccepted
+from commands.campaign import (
+    ChangeCampaignAudience,
+    CompleteCampaign,
+    CreateCampaign,
+    LaunchCampaign,
+    RecordCampaignResponse,
+    SendCampaign,
+)
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+
+Channel = Literal["email", "event", "webinar", "social", "ads", "direct_mail"]
+Response_ = Literal["opened", "clicked", "replied", "registered", "attended", "converted", "unsubscribed"]
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    channel: Channel
+    audience: dict[str, Any] = Field(
+        default_factory=dict,
+        description="segment: tags_any, tags_all, lifecycle_stages, owners, min_score, max_score, consent_required",
+    )
+    owner: str | None = Field(None, max_length=200)
+
+
+class AudienceChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audience: dict[str, Any]
+
+
+class CampaignSend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_ids: list[UUID] = Field(min_length=1, max_length=10_000)
+
+
+class CampaignResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: UUID
+    response: Response_
+    occurred_at: AwareDatetime | None = None
+
+
+class SendAccepted(CommandAccepted):
+    sent: int
+    skipped: list[str] = Field(description="contacts outside the audience, or unknown")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+def create_campaign(body: CampaignCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    answer = run(services, CreateCampaign(body.name, body.channel, body.audience, body.owner), meta, key, response)
+    response.headers["Location"] = f"/v1/campaigns/{answer['id']}"
+    return answer
+
+
+@router.put("/{campaign_id}/audience", response_model=CommandAccepted)
+def change_audience(campaign_id: UUID, body: AudienceChange, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, ChangeCampaignAudience(campaign_id, body.audience), meta, key, response)
+
+
+@router.post("/{campaign_id}/launch", response_model=CommandAccepted)
+def launch(campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, LaunchCampaign(campaign_id), meta, key, response)
+
+
+@router.post("/{campaign_id}/sends", response_model=SendAccepted)
+def send(campaign_id: UUID, body: CampaignSend, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, SendCampaign(campaign_id, tuple(body.contact_ids)), meta, key, response)
+
+
+@router.post("/{campaign_id}/responses", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+def record_response(campaign_id: UUID, body: CampaignResponse, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    """Also records the matching interaction on the contact, carrying the campaign id."""
+    command = RecordCampaignResponse(campaign_id, body.contact_id, body.response, body.occurred_at)
+    return run(services, command, meta, key, response)
+
+
+@router.post("/{campaign_id}/complete", response_model=CommandAccepted)
+def complete(campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, CompleteCampaign(campaign_id), meta, key, response)
