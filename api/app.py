@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import accounts, campaigns, contacts, problems
+from api import accounts, campaigns, cases, contacts, deals, pipelines, problems
 from api.deps import Services
 
 
@@ -34,7 +34,7 @@ def create_app(services: Services, on_start: Callable[[], None] | None = None,
     )
     app.state.services = services
     problems.install(app)
-    for module in (contacts, accounts, campaigns):
+    for module in (contacts, accounts, pipelines, deals, cases, campaigns):
         app.include_router(module.router)
 
     @app.get("/health", tags=["ops"])

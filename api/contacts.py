@@ -18,7 +18,9 @@ from api.schemas import (
     ContactPublic,
     InteractionAccepted,
     InteractionCreate,
+    LifecycleAccepted,
     LifecycleChange,
+    MergeAccepted,
 )
 from commands.contact import (
     ChangeContactDetails,
@@ -67,7 +69,7 @@ def record_interaction(
     return run(services, command, meta, key, response)
 
 
-@router.post("/{contact_id}/lifecycle", response_model=CommandAccepted)
+@router.post("/{contact_id}/lifecycle", response_model=LifecycleAccepted)
 def change_lifecycle(
     contact_id: UUID, body: LifecycleChange, services: ServicesDep, meta: MetaDep,
     version: ExpectedVersion, key: IdempotencyKey, response: Response,
@@ -76,7 +78,7 @@ def change_lifecycle(
     return run(services, command, meta, key, response)
 
 
-@router.post("/{contact_id}/merge", response_model=CommandAccepted)
+@router.post("/{contact_id}/merge", response_model=MergeAccepted)
 def merge_contact(
     contact_id: UUID, body: ContactMerge, services: ServicesDep, meta: MetaDep,
     version: ExpectedVersion, key: IdempotencyKey, response: Response,

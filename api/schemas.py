@@ -91,6 +91,15 @@ class InteractionAccepted(CommandAccepted):
     lead_score: int
 
 
+class LifecycleAccepted(CommandAccepted):
+    lifecycle_stage: str
+
+
+class MergeAccepted(CommandAccepted):
+    survivor_id: UUID
+    survivor_version: int
+
+
 class ContactPublic(BaseModel):
     id: UUID
     name: str | None

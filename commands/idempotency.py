@@ -57,7 +57,7 @@ class SQLiteCommandRecorder(SQLiteApplicationRecorder):
             # A second use of the key violates the primary key: the whole transaction fails.
             c.execute(
                 "INSERT INTO command_log VALUES (?, ?, ?, ?)",
-                (claim.key, claim.fingerprint, json.dumps(claim.response), ids[-1]),
+                (claim.key, claim.fingerprint, json.dumps(claim.response, default=str), ids[-1]),
             )
         return ids
 
@@ -90,7 +90,7 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                 SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s) RETURNING idempotency_key").format(
                     Identifier(self.datastore.schema), Identifier(self.command_log)
                 ),
-                (claim.key, claim.fingerprint, json.dumps(claim.response), ids[-1]),
+                (claim.key, claim.fingerprint, json.dumps(claim.response, default=str), ids[-1]),
             )
             # Fetching syncs the pipeline, so a reused key fails here, inside the transaction.
             curs.fetchone()

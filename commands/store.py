@@ -7,6 +7,7 @@ log, which is the outbox the relay publishes from.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +29,17 @@ class MetaAsDict(Transcoding):
 
     def decode(self, data: dict[str, str]) -> Meta:
         return Meta(**data)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
 
 
 def _register_stable_topics() -> None:
@@ -58,6 +70,7 @@ class CrmEventStore(Application):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(MetaAsDict())
+        transcoder.register(DateAsISO())
 
 
 def persistence_env(url: str) -> dict[str, Any]:

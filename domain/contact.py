@@ -170,7 +170,7 @@ class Contact(Aggregate):
 
     def change_details(self, changes: Mapping[str, Any], meta: Meta) -> None:
         """Records only what really differs; a change to nothing records nothing."""
-        self._require_active()
+        self.require_active()
         unknown = set(changes) - set(DETAIL_FIELDS)
         if unknown:
             raise InvalidValue(f"cannot change {', '.join(sorted(unknown))} this way")
@@ -187,7 +187,7 @@ class Contact(Aggregate):
         rules: ScoringRules,
         meta: Meta,
     ) -> None:
-        self._require_active()
+        self.require_active()
         if interaction_type not in INTERACTION_TYPES:
             raise UnknownInteractionType(
                 f"unknown interaction type {interaction_type!r}; "
@@ -207,13 +207,13 @@ class Contact(Aggregate):
         )
 
     def give_consent(self, source: str, at: datetime, meta: Meta) -> None:
-        self._require_active()
+        self.require_active()
         _require_aware(at, "at")
         if not self.consented:
             self._consent_given(source=_require_text(source, "consent source"), at=at, meta=meta)
 
     def withdraw_consent(self, source: str, at: datetime, meta: Meta) -> None:
-        self._require_active()
+        self.require_active()
         _require_aware(at, "at")
         if self.consented:
             self._consent_withdrawn(source=_require_text(source, "consent source"), at=at, meta=meta)
@@ -221,7 +221,7 @@ class Contact(Aggregate):
     def change_lifecycle_stage(self, stage: str, at: datetime, meta: Meta, reason: str | None = None) -> None:
         """Forward along the funnel (skipping is allowed), ``churned`` only from a customer
         or evangelist, and from ``churned`` only back to ``customer`` (won back)."""
-        self._require_active()
+        self.require_active()
         _require_known_stage(stage)
         _require_aware(at, "at")
         if stage == self.lifecycle_stage:
@@ -235,13 +235,13 @@ class Contact(Aggregate):
         )
 
     def link_account(self, account_id: UUID | None, meta: Meta) -> None:
-        self._require_active()
+        self.require_active()
         if account_id != self.account_id:
             self._account_linked(account_id=account_id, meta=meta)
 
     def assign_follow_up(self, reason: str, due_at: datetime, meta: Meta) -> None:
         """A task for the contact's owner (no owner: the team's queue picks it up)."""
-        self._require_active()
+        self.require_active()
         _require_aware(due_at, "due_at")
         self._follow_up_assigned(owner=self.owner, reason=_require_text(reason, "reason"), due_at=due_at, meta=meta)
 
@@ -250,8 +250,8 @@ class Contact(Aggregate):
         which records what it absorbed. Call on the absorbed contact; save both together."""
         if survivor.id == self.id:
             raise InvalidValue("a contact cannot be merged into itself")
-        self._require_active()
-        survivor._require_active()
+        self.require_active()
+        survivor.require_active()
         self._merged_into(survivor_id=survivor.id, meta=meta)
         survivor._absorbed(
             absorbed_id=self.id,
@@ -268,7 +268,7 @@ class Contact(Aggregate):
 
     # -- guards -------------------------------------------------------------------------
 
-    def _require_active(self) -> None:
+    def require_active(self) -> None:
         if self.erased:
             raise ContactErased(f"contact {self.id} was erased")
         if self.merged_into is not None:

@@ -12,10 +12,14 @@ from domain.account import Account
 from domain.campaign import Campaign
 from domain.case import Case
 from domain.contact import Contact
+from domain.deal import Deal
+from domain.pipeline import Pipeline
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "contact": Contact,
     "account": Account,
+    "pipeline": Pipeline,
+    "deal": Deal,
     "campaign": Campaign,
     "case": Case,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -141,6 +141,8 @@ def parse_time(value: str) -> datetime:
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, datetime):
         return format_time(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
     if isinstance(obj, UUID | Decimal):
         return str(obj)
     if isinstance(obj, set | frozenset | tuple):

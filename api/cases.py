@@ -1,0 +1,130 @@
+"""Support-case routes: the case's life from open to closed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.commands import run
+from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.schemas import CommandAccepted
+from commands.case import (
+    AssignCase,
+    ChangeCasePriority,
+    CloseCase,
+    EscalateCase,
+    MarkCasePending,
+    OpenCase,
+    RecordCustomerReply,
+    ReopenCase,
+    RespondToCase,
+    ResolveCase,
+)
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+Priority = Literal["low", "normal", "high", "urgent"]
+Channel = Literal["email", "phone", "chat", "web", "social", "other"]
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: UUID
+    subject: str = Field(min_length=1, max_length=300)
+    priority: Priority = "normal"
+    channel: Channel = "email"
+
+
+class CaseAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(min_length=1, max_length=200)
+
+
+class CaseRespond(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str | None = Field(None, max_length=200, description="default: the assigned agent")
+
+
+class CaseResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str | None = Field(None, max_length=2000)
+
+
+class CasePriority(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: Priority
+    reason: str | None = Field(None, max_length=500)
+
+
+class CaseEscalate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CaseAccepted(CommandAccepted):
+    status: str | None = None
+    priority: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseAccepted)
+def open_case(body: CaseCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    answer = run(services, OpenCase(body.contact_id, body.subject, body.priority, body.channel), meta, key, response)
+    response.headers["Location"] = f"/v1/cases/{answer['id']}"
+    return answer
+
+
+@router.post("/{case_id}/assign", response_model=CaseAccepted)
+def assign(case_id: UUID, body: CaseAssign, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, AssignCase(case_id, body.agent, version), meta, key, response)
+
+
+@router.post("/{case_id}/respond", response_model=CaseAccepted)
+def respond(case_id: UUID, body: CaseRespond, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    """An agent's response to the customer; the first one stops the first-response clock."""
+    return run(services, RespondToCase(case_id, body.agent, version), meta, key, response)
+
+
+@router.post("/{case_id}/resolve", response_model=CaseAccepted)
+def resolve(case_id: UUID, body: CaseResolve, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, ResolveCase(case_id, body.resolution, version), meta, key, response)
+
+
+@router.post("/{case_id}/priority", response_model=CaseAccepted)
+def change_priority(case_id: UUID, body: CasePriority, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, ChangeCasePriority(case_id, body.priority, body.reason, version), meta, key, response)
+
+
+@router.post("/{case_id}/escalate", response_model=CaseAccepted)
+def escalate(case_id: UUID, body: CaseEscalate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, EscalateCase(case_id, body.reason), meta, key, response)
+
+
+def _transition(path: str, command: Callable[[UUID, int | None], object], doc: str) -> None:
+    """The bodiless moves of a case's life: pending, customer-reply, reopen, close."""
+
+    def route(case_id: UUID, services: ServicesDep, meta: MetaDep, version: ExpectedVersion,
+              key: IdempotencyKey, response: Response) -> dict[str, object]:
+        return run(services, command(case_id, version), meta, key, response)
+
+    route.__doc__ = doc
+    router.add_api_route(f"/{{case_id}}/{path}", route, methods=["POST"], response_model=CaseAccepted,
+                         name=path.replace("-", "_"))
+
+
+_transition("pending", MarkCasePending, "Waiting on the customer.")
+_transition("customer-reply", RecordCustomerReply, "The customer answered a pending case.")
+_transition("reopen", ReopenCase, "Reopen a resolved case within the reopen window; a closed one never.")
+_transition("close", CloseCase, "Close a resolved case; closed is final.")

@@ -1,0 +1,115 @@
+"""Deal routes: create, move, win, lose, reopen, change."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.commands import run
+from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.problems import Problem
+from api.schemas import CommandAccepted
+from commands.deal import ChangeDealDetails, CreateDeal, LoseDeal, MoveDeal, ReopenDeal, WinDeal
+
+router = APIRouter(prefix="/v1/deals", tags=["deals"])
+
+Money = Decimal
+
+
+class DealCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline_id: UUID
+    title: str = Field(min_length=1, max_length=200)
+    contact_id: UUID | None = None
+    account_id: UUID | None = None
+    amount: Money | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    currency: str = Field("EUR", pattern=r"^[A-Za-z]{3}$")
+    owner: str | None = Field(None, max_length=200)
+    expected_close_on: date | None = None
+
+    @model_validator(mode="after")
+    def _one_party(self) -> DealCreate:
+        if (self.contact_id is None) == (self.account_id is None):
+            raise ValueError("give exactly one of contact_id and account_id")
+        return self
+
+
+class DealMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(min_length=1, max_length=40, description="a stage key of the deal's pipeline")
+
+
+class DealWin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Money | None = Field(None, max_digits=18, decimal_places=2)
+    closed_on: date | None = None
+
+
+class DealLose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=500)
+
+
+class DealReopen(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str | None = Field(None, description="default: the stage it closed from")
+
+
+class DealChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    amount: Money | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$")
+    owner: str | None = Field(None, max_length=200)
+    expected_close_on: date | None = None
+
+
+class DealAccepted(CommandAccepted):
+    stage: str
+    status: str
+    probability: float
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DealAccepted)
+def create_deal(body: DealCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    answer = run(services, CreateDeal(**body.model_dump()), meta, key, response)
+    response.headers["Location"] = f"/v1/deals/{answer['id']}"
+    return answer
+
+
+@router.post("/{deal_id}/stage", response_model=DealAccepted)
+def move(deal_id: UUID, body: DealMove, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, MoveDeal(deal_id, body.stage, version), meta, key, response)
+
+
+@router.post("/{deal_id}/win", response_model=DealAccepted)
+def win(deal_id: UUID, body: DealWin, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, WinDeal(deal_id, body.amount, body.closed_on, version), meta, key, response)
+
+
+@router.post("/{deal_id}/lose", response_model=DealAccepted)
+def lose(deal_id: UUID, body: DealLose, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, LoseDeal(deal_id, body.reason, version), meta, key, response)
+
+
+@router.post("/{deal_id}/reopen", response_model=DealAccepted)
+def reopen(deal_id: UUID, body: DealReopen, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, ReopenDeal(deal_id, body.stage, version), meta, key, response)
+
+
+@router.patch("/{deal_id}", response_model=DealAccepted)
+def change(deal_id: UUID, body: DealChange, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise Problem(422, "validation_error", "name at least one field to change")
+    return run(services, ChangeDealDetails(deal_id, changes, version), meta, key, response)

@@ -1,0 +1,88 @@
+"""Pipeline routes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.commands import run
+from api.deps import IdempotencyKey, MetaDep, ServicesDep
+from api.schemas import CommandAccepted
+from commands.pipeline import AddStage, CreatePipeline, RenameStage, ReorderStages, SetStageProbability
+from domain.pipeline import Stage
+
+router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="won and lost are implied")
+    name: str = Field(min_length=1, max_length=100)
+    probability: float = Field(ge=0, le=1, description="win probability of a deal in this stage")
+
+    def to_stage(self) -> Stage:
+        return Stage(self.key, self.name, self.probability)
+
+
+class PipelineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    stages: list[StageIn] = Field(min_length=1, max_length=50, description="in order; won and lost are implied")
+
+
+class StageAdd(StageIn):
+    position: int | None = Field(None, ge=0, description="default: after the last stage")
+
+
+class StageRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+class StageProbability(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    probability: float = Field(ge=0, le=1)
+
+
+class StageOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[str] = Field(min_length=1, max_length=50)
+
+
+class PipelineAccepted(CommandAccepted):
+    stages: list[str]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PipelineAccepted)
+def create_pipeline(body: PipelineCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    command = CreatePipeline(body.name, tuple(s.to_stage() for s in body.stages))
+    answer = run(services, command, meta, key, response)
+    response.headers["Location"] = f"/v1/pipelines/{answer['id']}"
+    return answer
+
+
+@router.post("/{pipeline_id}/stages", response_model=PipelineAccepted)
+def add_stage(pipeline_id: UUID, body: StageAdd, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, AddStage(pipeline_id, body.to_stage(), body.position), meta, key, response)
+
+
+@router.put("/{pipeline_id}/stages/{stage_key}/name", response_model=PipelineAccepted)
+def rename_stage(pipeline_id: UUID, stage_key: str, body: StageRename, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, RenameStage(pipeline_id, stage_key, body.name), meta, key, response)
+
+
+@router.put("/{pipeline_id}/stages/{stage_key}/probability", response_model=PipelineAccepted)
+def set_probability(pipeline_id: UUID, stage_key: str, body: StageProbability, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, SetStageProbability(pipeline_id, stage_key, body.probability), meta, key, response)
+
+
+@router.put("/{pipeline_id}/stages", response_model=PipelineAccepted)
+def reorder(pipeline_id: UUID, body: StageOrder, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+    return run(services, ReorderStages(pipeline_id, tuple(body.keys)), meta, key, response)
