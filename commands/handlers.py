@@ -1,6 +1,6 @@
 """Every command type and the function that handles it."""
 
-from commands import account, campaign, case, contact, deal, pipeline
+from commands import account, automation, campaign, case, contact, deal, pipeline
 
 HANDLERS: dict[type, object] = {
     **contact.HANDLERS,
@@ -9,4 +9,5 @@ HANDLERS: dict[type, object] = {
     **pipeline.HANDLERS,
     **deal.HANDLERS,
     **case.HANDLERS,
+    **automation.HANDLERS,
 }

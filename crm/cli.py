@@ -47,8 +47,8 @@ def main(log_level: str) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--api-only", is_flag=True, help="Serve the API only; run the relay and projectors elsewhere.")
 def serve(host: str, port: int, api_only: bool) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) and, unless --api-only, the relay (with Kafka)
-    and every projector in the same process."""
+    """Serve the HTTP API (OpenAPI at /docs) and, unless --api-only, the relay (with Kafka),
+    every projector, the automations and the SLA watcher in the same process."""
     import uvicorn
 
     from api.app import create_app
@@ -62,6 +62,9 @@ def serve(host: str, port: int, api_only: bool) -> None:
         for name in PROJECTIONS:
             workers.add(f"projector-{name}", lambda n=name: container.projector(n),
                         lambda runner, stop: runner.run(stop))
+        workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
+        interval = container.settings.sla_watch_interval
+        workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
     app = create_app(container, on_start=workers.start, on_stop=workers.stop)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
@@ -134,6 +137,41 @@ def project(name: str, until_idle: bool) -> None:
             click.echo(f"projected {n} events into {name}")
         else:
             runner.run(_stop_on_signals())
+    finally:
+        container.close()
+
+
+@main.command()
+@click.option("--until-idle", is_flag=True, help="Stop once every event so far was reacted to.")
+def automate(until_idle: bool) -> None:
+    """Run the automations: a score crossing CRM_MQL_THRESHOLD makes a contact
+    marketing-qualified with a follow-up task for its owner; new cases go round-robin to
+    CRM_AGENTS; a won deal makes its contact a customer; an SLA breach escalates the case."""
+    container = Container(_settings())
+    try:
+        runner = container.automations()
+        if until_idle:
+            runner.run_until_idle()
+            click.echo(f"issued {runner.writer.issued} commands")
+        else:
+            runner.run(_stop_on_signals())
+    finally:
+        container.close()
+
+
+@main.command("sla-watch")
+@click.option("--once", is_flag=True, help="Check the deadlines once and stop.")
+def sla_watch(once: bool) -> None:
+    """Record an SLA breach on every case whose first-response or resolution deadline
+    passed unmet (the escalation automation then raises its priority)."""
+    container = Container(_settings())
+    try:
+        watcher = container.sla_watcher()
+        if once:
+            watcher.catch_up()
+            click.echo(f"recorded {watcher.tick()} breaches")
+        else:
+            watcher.run(_stop_on_signals(), container.settings.sla_watch_interval)
     finally:
         container.close()
 

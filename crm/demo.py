@@ -103,7 +103,7 @@ def record_year(container: Container, contacts: int, seed: int, console: Console
 def project_all(container: Container, console: Console) -> None:
     for name in PROJECTIONS:
         with console.status(f"projecting into {name}"):
-            container.projector(name).run_until_idle(idle_polls=1, timeout=0.05)
+            container.projector(name).run_until_idle(timeout=0.05)
 
 
 def print_dashboards(container: Container, summary: DemoSummary, console: Console) -> None:

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.scoring import DEFAULT_POINTS, ScoringRules
+from domain.sla import SlaPolicy
 
 #: Standard Kafka client settings that pass through as ``CRM_KAFKA_<NAME>`` (e.g.
 #: ``CRM_KAFKA_SECURITY_PROTOCOL=SASL_SSL``).
@@ -34,6 +35,13 @@ class Settings(BaseSettings):
     olap_path: Path | None = Field(None, description="DuckDB file (default: data_dir/analytics.duckdb)")
     batch_size: int = Field(1000, ge=1, description="records per projector transaction")
     scoring_rules: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
+    mql_threshold: int = Field(100, description="lead score at which a contact becomes marketing-qualified")
+    agents: list[str] = Field(default_factory=list, description="support agents new cases go to, round-robin")
+    sla_hours: dict[str, tuple[float, float]] | None = Field(
+        None, description='{"urgent": [1, 4], …}: first-response and resolution targets per priority'
+    )
+    reopen_window_hours: float = Field(168, ge=0, description="how long a resolved case may be reopened")
+    sla_watch_interval: float = Field(15, gt=0, description="seconds between SLA deadline checks")
     api_keys: dict[str, SecretStr] = Field(
         default_factory=dict, description='{"principal": "key"}; empty = X-Actor names the actor'
     )
@@ -43,6 +51,19 @@ class Settings(BaseSettings):
     def _valid_rules(cls, value: dict[str, int]) -> dict[str, int]:
         ScoringRules(value)  # raises on unknown interaction types
         return value
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _valid_sla(cls, value: dict[str, tuple[float, float]] | None) -> dict[str, tuple[float, float]] | None:
+        if value is not None:
+            SlaPolicy.from_hours(value)  # raises on a missing priority or a bad target
+        return value
+
+    @property
+    def sla_policy(self) -> SlaPolicy:
+        if self.sla_hours is None:
+            return SlaPolicy(reopen_window_seconds=int(self.reopen_window_hours * 3600))
+        return SlaPolicy.from_hours(self.sla_hours, reopen_window_hours=self.reopen_window_hours)
 
     @property
     def uses_kafka(self) -> bool:

@@ -7,6 +7,9 @@ from typing import Any
 
 import duckdb
 
+from automations.reactions import Reactions
+from automations.runner import AutomationWriter
+from automations.sla_watch import SlaWatcher
 from commands.bus import CommandBus
 from commands.config import CommandConfig
 from commands.handlers import HANDLERS
@@ -47,7 +50,7 @@ class Container:
 
     @cached_property
     def commands(self) -> CommandBus:
-        config = CommandConfig(scoring_rules=self.settings.rules)
+        config = CommandConfig(scoring_rules=self.settings.rules, sla_policy=self.settings.sla_policy)
         return CommandBus(self.store, config, HANDLERS)
 
     # -- read side ---------------------------------------------------------------------
@@ -107,6 +110,28 @@ class Container:
         source = NotificationLogSource(self.store)
         self.store.on_saved(source.notify)
         return source
+
+    def automations(self) -> ProjectorRunner:
+        """The event-based triggers, run like a projector whose rows are commands."""
+        reactions = Reactions(self.settings.mql_threshold, self.settings.agents)
+        writer = AutomationWriter(self.commands, reactions, OltpDatabase(self.settings.event_store_url))
+        runner = ProjectorRunner(writer, self.source("automations"), batch_size=100)
+        self._closables.append(runner)
+        return runner
+
+    def sla_watcher(self) -> SlaWatcher:
+        if self.settings.uses_kafka:
+            self.ensure_topics()
+            source: Source = kafka.KafkaSource(
+                self.settings.kafka_client(),
+                group_id=f"{self.settings.kafka_topic_prefix}.sla-watch",
+                topics=[self.topic_for("case")],
+            )
+        else:
+            source = NotificationLogSource(self.store)
+        watcher = SlaWatcher(self.commands, source)
+        self._closables.append(watcher)
+        return watcher
 
     def projector(self, name: str) -> ProjectorRunner:
         runner = ProjectorRunner(self.writer(name), self.source(name), self.settings.batch_size)

@@ -46,18 +46,18 @@ class ProjectorRunner:
         self.processed += len(records)
         return len(records)
 
-    def run_until_idle(self, idle_polls: int = 2, timeout: float = 0.5, deadline: float = 300.0) -> int:
-        """Projects until ``idle_polls`` polls in a row bring nothing (catch-up for the demo,
-        the CLI and tests). Raises ``TimeoutError`` after ``deadline`` seconds."""
-        done = idle = 0
+    def run_until_idle(self, timeout: float = 0.5, deadline: float = 300.0) -> int:
+        """Projects until the source is caught up with what the stream held (catch-up for
+        the demo, the CLI and tests). Raises ``TimeoutError`` after ``deadline`` seconds."""
+        done = 0
         give_up = time.monotonic() + deadline
-        while idle < idle_polls:
+        while True:
             if time.monotonic() > give_up:
-                raise TimeoutError(f"projection {self.writer.name} still busy after {deadline}s")
+                raise TimeoutError(f"{self.writer.name} still busy after {deadline}s")
             n = self.run_once(timeout)
             done += n
-            idle = idle + 1 if n == 0 else 0
-        return done
+            if n == 0 and self.source.caught_up():
+                return done
 
     def run(self, stop: threading.Event, timeout: float = 0.5) -> None:
         while not stop.is_set():

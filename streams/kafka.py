@@ -116,6 +116,13 @@ class KafkaSource:
             for r in records
         ]
 
+    def caught_up(self) -> bool:
+        assigned = self._consumer.assignment()
+        if not assigned:
+            return False  # still joining the group
+        ends = self._consumer.end_offsets(list(assigned))
+        return all(self._consumer.position(tp) >= ends[tp] for tp in assigned)
+
     def committed(self, positions: Mapping[Channel, int]) -> None:
         offsets = {
             TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "", -1)

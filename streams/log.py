@@ -46,6 +46,9 @@ class NotificationLogSource:
             )
         )
 
+    def caught_up(self) -> bool:
+        return self._after >= (self._store.recorder.max_notification_id() or 0)
+
     def notify(self) -> None:
         """Something was written: stop waiting."""
         self._wake.set()

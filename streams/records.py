@@ -34,6 +34,9 @@ class Source(Protocol):
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records, in order within each channel; empty when nothing came in time."""
 
+    def caught_up(self) -> bool:
+        """True when everything the stream held when asked has been polled."""
+
     def committed(self, positions: Mapping[Channel, int]) -> None:
         """The writer made these positions durable (a hint for lag monitoring)."""
 

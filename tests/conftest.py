@@ -71,17 +71,20 @@ def embedded(tmp_path: Path) -> Iterator[Container]:
 
 
 @pytest.fixture
-def production(tmp_path: Path, postgres_dsn: str, kafka_bootstrap: str, topic_prefix: str) -> Iterator[Container]:
+def production_settings(tmp_path: Path, postgres_dsn: str, kafka_bootstrap: str, topic_prefix: str) -> dict:
     """PostgreSQL event store and OLTP, Kafka, DuckDB: what production runs."""
-    container = Container(
-        Settings(
-            data_dir=tmp_path / "data",
-            event_store=postgres_dsn,
-            oltp_dsn=postgres_dsn,
-            kafka_bootstrap=kafka_bootstrap,
-            kafka_topic_prefix=topic_prefix,
-            olap_path=tmp_path / "analytics.duckdb",
-        )
-    )
+    return {
+        "data_dir": tmp_path / "data",
+        "event_store": postgres_dsn,
+        "oltp_dsn": postgres_dsn,
+        "kafka_bootstrap": kafka_bootstrap,
+        "kafka_topic_prefix": topic_prefix,
+        "olap_path": tmp_path / "analytics.duckdb",
+    }
+
+
+@pytest.fixture
+def production(production_settings: dict) -> Iterator[Container]:
+    container = Container(Settings(**production_settings))
     yield container
     container.close()
