@@ -40,6 +40,10 @@ def all_published(crm: Container) -> list:
         quiet = 0 if batch else quiet + 1
         records += [r for rs in batch.values() for r in rs]
     consumer.close()
+    for record in records:  # every aggregate type on its own topic, keyed by aggregate id
+        event = json.loads(record.value)
+        assert record.topic == crm.topic_for(event["source"].rsplit("/", 1)[1])
+        assert record.key.decode() == event["subject"]
     return records
 
 
