@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from commands.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from commands.group_commit import GroupCommitter
 from commands.idempotency import IdempotencyClaim, RecordedAnswer, fingerprint
 from commands.results import CommandResult
 from commands.store import CrmEventStore
@@ -33,6 +34,7 @@ class UnitOfWork:
     """What a handler may touch while it runs one command."""
 
     store: CrmEventStore
+    committer: GroupCommitter
     config: Any
     now: datetime
     claim_key: str | None = None
@@ -58,11 +60,11 @@ class UnitOfWork:
     def save(self, primary: Aggregate, *others: Aggregate, **extra: Any) -> CommandResult:
         """Saves every aggregate's new events in one transaction; answers for ``primary``."""
         response = {"id": str(primary.id), "version": primary.version, "extra": extra}
-        kwargs: dict[str, Any] = {}
+        claim = None
         if self.claim_key is not None:
-            kwargs["idempotency"] = IdempotencyClaim(self.claim_key, self.claim_fingerprint or "", response)
+            claim = IdempotencyClaim(self.claim_key, self.claim_fingerprint or "", response)
         try:
-            recordings = self.store.save(primary, *others, **kwargs)
+            recordings = self.committer.save(primary, *others, idempotency=claim)
         except IntegrityError:
             if self.claim_key is not None:
                 # The same command, sent twice at once: the other one recorded first.
@@ -89,6 +91,7 @@ class CommandBus:
     ) -> None:
         self.store = store
         self.config = config
+        self.committer = GroupCommitter(store)
         self._handlers = handlers
         self._clock = clock
 
@@ -101,7 +104,7 @@ class CommandBus:
             answer = self.store.recorder.find_answer(idempotency_key)
             if answer is not None:
                 return self._repeat(answer, command_print)
-        uow = UnitOfWork(self.store, self.config, self._clock(), idempotency_key, command_print)
+        uow = UnitOfWork(self.store, self.committer, self.config, self._clock(), idempotency_key, command_print)
         try:
             return handler(command, meta, uow)
         except _Repeated as repeated:

@@ -23,11 +23,20 @@ from psycopg.sql import SQL, Identifier
 
 @dataclass(frozen=True)
 class IdempotencyClaim:
-    """``fingerprint`` tells a true repeat from a different command reusing the key."""
+    """``fingerprint`` tells a true repeat from a different command reusing the key.
+    ``last_event`` is the index, among the events saved in the transaction, of this
+    command's last event (-1: the last of all), whose position the answer carries."""
 
     key: str
     fingerprint: str
     response: dict[str, Any]
+    last_event: int = -1
+
+
+def _rows(claims: Sequence[IdempotencyClaim] | None, ids: Sequence[int] | None) -> list[tuple[Any, ...]]:
+    if not claims or not ids:
+        return []
+    return [(c.key, c.fingerprint, json.dumps(c.response, default=str), ids[c.last_event]) for c in claims]
 
 
 @dataclass(frozen=True)
@@ -52,13 +61,9 @@ class SQLiteCommandRecorder(SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        claim: IdempotencyClaim | None = kwargs.get("idempotency")
-        if claim is not None and ids:
-            # A second use of the key violates the primary key: the whole transaction fails.
-            c.execute(
-                "INSERT INTO command_log VALUES (?, ?, ?, ?)",
-                (claim.key, claim.fingerprint, json.dumps(claim.response, default=str), ids[-1]),
-            )
+        # A second use of a key violates the primary key: the whole transaction fails.
+        for row in _rows(kwargs.get("idempotency"), ids):
+            c.execute("INSERT INTO command_log VALUES (?, ?, ?, ?)", row)
         return ids
 
     def find_answer(self, key: str) -> RecordedAnswer | None:
@@ -84,16 +89,15 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        claim: IdempotencyClaim | None = kwargs.get("idempotency")
-        if claim is not None and ids:
+        rows = _rows(kwargs.get("idempotency"), ids)
+        if rows:
             curs.execute(
-                SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s) RETURNING idempotency_key").format(
-                    Identifier(self.datastore.schema), Identifier(self.command_log)
-                ),
-                (claim.key, claim.fingerprint, json.dumps(claim.response, default=str), ids[-1]),
+                SQL("INSERT INTO {0}.{1} SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::bigint[]) "
+                    "RETURNING idempotency_key").format(Identifier(self.datastore.schema), Identifier(self.command_log)),
+                [list(column) for column in zip(*rows, strict=True)],
             )
             # Fetching syncs the pipeline, so a reused key fails here, inside the transaction.
-            curs.fetchone()
+            curs.fetchall()
         return ids
 
     def find_answer(self, key: str) -> RecordedAnswer | None:

@@ -1,0 +1,135 @@
+"""Group commit: commands that save at the same moment share one transaction.
+
+Every save in the event store takes the notification log's table lock and waits for its
+commit to be durable, so under load the saves queue behind each other. Here the first
+command to arrive commits at once; those that arrive meanwhile wait and are then committed
+together, in one transaction, by one of them. The optimistic concurrency check is the
+same database constraint as before: if anything in a group conflicts, the group is rolled
+back and each command is saved on its own, so only the conflicting one fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+
+from commands.idempotency import IdempotencyClaim
+
+
+@dataclass
+class _Request:
+    aggregates: Sequence[Aggregate]
+    claim: IdempotencyClaim | None
+    events: list[Any] = field(default_factory=list)
+    done: bool = False
+    recordings: list[Recording[Any]] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def objects(self) -> list[Any]:
+        """What ``store.save`` takes: the events, then their aggregates (for snapshots)."""
+        return [*self.events, *self.aggregates]
+
+
+class GroupCommitter:
+    def __init__(self, store: Any, max_group: int = 200) -> None:
+        self._store = store
+        self._max_group = max_group
+        self._cond = threading.Condition()
+        self._pending: list[_Request] = []
+        self._committing = False
+        self.transactions = 0  # how many were committed or tried (for benchmarks and tests)
+
+    def save(self, *aggregates: Aggregate, idempotency: IdempotencyClaim | None = None) -> list[Recording[Any]]:
+        """Like ``store.save``: the recordings of these aggregates' new events, or the
+        error their own save would have raised."""
+        request = _Request(aggregates, idempotency)
+        with self._cond:
+            self._pending.append(request)
+            while not request.done:
+                if self._committing:
+                    self._cond.wait()
+                    continue
+                self._committing = True
+                group = self._pending[: self._max_group]
+                del self._pending[: self._max_group]
+                self._cond.release()
+                try:
+                    self._commit(group)
+                finally:
+                    self._cond.acquire()
+                    self._committing = False
+                    self._cond.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.recordings
+
+    def _commit(self, group: list[_Request]) -> None:
+        # Take the events out of the aggregates once: a failed group save must not lose them
+        # before the commands are tried in smaller groups.
+        for request in group:
+            request.events = [e for a in request.aggregates for e in a.collect_events()]
+        for subgroup in _without_certain_conflicts(group):
+            self._commit_or_split(subgroup)
+
+    def _commit_or_split(self, group: list[_Request]) -> None:
+        """Commits the group; if something in it conflicts, halves it until the conflict
+        is alone, so one stale command costs a few transactions, not one per command."""
+        if len(group) == 1:
+            self._commit_alone(group[0])
+            return
+        try:
+            self._commit_together(group)
+        except IntegrityError:
+            middle = len(group) // 2
+            self._commit_or_split(group[:middle])
+            self._commit_or_split(group[middle:])
+
+    def _commit_alone(self, request: _Request) -> None:
+        self.transactions += 1
+        try:
+            kwargs = {"idempotency": [request.claim]} if request.claim else {}
+            request.recordings = self._store.save(*request.objects(), **kwargs)
+        except Exception as exc:  # handed to the command it belongs to
+            request.error = exc
+        request.done = True
+
+    def _commit_together(self, group: list[_Request]) -> None:
+        self.transactions += 1
+        counts = [len(r.events) for r in group]
+        claims, end = [], 0
+        for request, count in zip(group, counts, strict=True):
+            end += count
+            if request.claim is not None and count:
+                claims.append(replace(request.claim, last_event=end - 1))
+        recordings = self._store.save(
+            *(o for r in group for o in r.objects()), **({"idempotency": claims} if claims else {})
+        )
+        start = 0
+        for request, count in zip(group, counts, strict=True):
+            request.recordings = recordings[start : start + count]
+            request.done = True
+            start += count
+
+
+def _without_certain_conflicts(group: list[_Request]) -> list[list[_Request]]:
+    """Splits the group so that no two commands in one part write the same aggregate
+    version or use the same idempotency key (those two would surely collide); the order
+    of the commands is kept."""
+    parts: list[tuple[set[Any], list[_Request]]] = []
+    for request in group:
+        marks = {(e.originator_id, e.originator_version) for e in request.events}
+        if request.claim is not None:
+            marks.add(request.claim.key)
+        for used, part in parts:
+            if not used & marks:
+                used |= marks
+                part.append(request)
+                break
+        else:
+            parts.append((marks, [request]))
+    return [part for _, part in parts]
