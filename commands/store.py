@@ -54,10 +54,12 @@ class CrmEventStore(Application):
     #: Long interaction histories load from a snapshot plus the events after it.
     snapshotting_intervals: ClassVar[dict[type, int]] = {Contact: 100}
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cache_size: int = 10_000, pool_size: int = 10) -> None:
         _register_stable_topics()
         self._listeners: list[Callable[[], None]] = []
-        super().__init__(env=persistence_env(url))
+        # Recently used aggregates stay in memory and are brought up to date with one query
+        # for newer events (fast-forward), so a write by another process is never missed.
+        super().__init__(env={**persistence_env(url, pool_size), "AGGREGATE_CACHE_MAXSIZE": str(cache_size)})
 
     def on_saved(self, listener: Callable[[], None]) -> None:
         """Calls ``listener`` after each save, so in-process followers need not poll."""
@@ -73,7 +75,7 @@ class CrmEventStore(Application):
         transcoder.register(DateAsISO())
 
 
-def persistence_env(url: str) -> dict[str, Any]:
+def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
     """``sqlite:///path/events.sqlite`` or ``postgresql://user:pass@host:port/db`` → the
     environment ``eventsourcing`` reads its persistence settings from."""
     parts = urlsplit(url)
@@ -96,8 +98,8 @@ def persistence_env(url: str) -> dict[str, Any]:
             "POSTGRES_USER": unquote(parts.username or ""),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_DBNAME": parts.path.lstrip("/") or "crm",
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_size),
             "POSTGRES_LOCK_TIMEOUT": "5",
             "APPLICATION_RECORDER_TOPIC": "commands.idempotency:PostgresCommandRecorder",
         }
