@@ -73,7 +73,7 @@ def serve(host: str, port: int, api_only: bool) -> None:
 
 
 @main.command()
-@click.option("--contacts", default=200, show_default=True, type=click.IntRange(1, 100_000),
+@click.option("--contacts", default=300, show_default=True, type=click.IntRange(1, 100_000),
               help="How many contacts the year of activity has.")
 @click.option("--seed", default=7, show_default=True, type=int, help="Same seed, same story.")
 @click.option("--reset", is_flag=True, help="Delete the embedded stores in the data folder first.")

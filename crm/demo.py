@@ -3,32 +3,16 @@ into a fresh embedded store, then the dashboards read back from both read models
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from commands.contact import ChangeContactDetails, CreateContact, RecordInteraction
+from crm import story
 from crm.wiring import PROJECTIONS, Container
-from domain.meta import Meta
-
-FIRST = ["Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi",
-         "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera"]
-LAST = ["Silva", "Okafor", "Li", "Kowalski", "Haddad", "Nguyen", "Berg", "Mensah", "Rossi",
-        "Tanaka", "Moreau", "Novak", "Dubois", "Khan", "Larsen", "Costa", "Fischer", "Ito"]
-COMPANIES = ["Acme Logistics", "Borealis Health", "Cobalt Retail", "Delta Foods", "Evergreen Bank",
-             "Fjord Energy", "Granite Legal", "Harbor Media", "Iris Travel", "Juniper Labs"]
-TITLES = ["Head of Sales", "Operations Manager", "CFO", "IT Director", "Marketing Lead", "Buyer"]
-OWNERS = ["ana.sales", "ben.sales", "chen.sales", "dana.sales"]
-TAGS = ["newsletter", "webinar", "enterprise", "smb", "partner", "trial"]
-#: Interaction types and how often each happens relative to the others.
-MIX = {"email_sent": 30, "email_opened": 18, "email_clicked": 7, "page_visited": 16,
-       "content_downloaded": 5, "form_submitted": 3, "call": 5, "meeting": 2}
 
 DATA_FILES = ("events.sqlite", "read.sqlite", "analytics.duckdb")
 
@@ -54,49 +38,16 @@ def prepare(data_dir: Path, reset: bool) -> None:
 
 
 def record_year(container: Container, contacts: int, seed: int, console: Console) -> DemoSummary:
-    rng = random.Random(seed)
-    now = datetime.now(UTC).replace(microsecond=0)
-    year_ago = now - timedelta(days=365)
-    types, weights = list(MIX), list(MIX.values())
-    execute = container.commands.execute
-    events = 0
     started = time.perf_counter()
     with _progress(console) as progress:
         task = progress.add_task("recording a year of activity", total=contacts)
-        for n in range(contacts):
-            first, last, company = rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)
-            owner = rng.choice(OWNERS)
-            meta = _meta(owner, f"demo-contact-{n}")
-            created = execute(
-                CreateContact(
-                    name=f"{first} {last}",
-                    email=f"{first}.{last}{n}@{company.split()[0].lower()}.example".lower(),
-                    phone=f"+44 20 7946 {n:04d}",
-                    company=company,
-                    title=rng.choice(TITLES),
-                    tags=tuple(rng.sample(TAGS, rng.randint(0, 2))),
-                    owner=owner,
-                ),
-                meta,
-            )
-            events += 1
-            # Engagement is skewed: most contacts do little, a few do a lot.
-            count = min(int(rng.expovariate(1 / 12)), 80)
-            moments = sorted(year_ago + timedelta(seconds=rng.uniform(0, 365 * 86400)) for _ in range(count))
-            for i, moment in enumerate(moments):
-                execute(
-                    RecordInteraction(created.id, rng.choices(types, weights)[0], moment,
-                                      {"channel": "demo", "n": i}),
-                    meta,
-                )
-                events += 1
-            if rng.random() < 0.15:
-                execute(
-                    ChangeContactDetails(created.id, {"owner": rng.choice(OWNERS), "tags": ["reassigned"]}),
-                    _meta("sales.manager", f"demo-contact-{n}"),
-                )
-                events += 1
-            progress.advance(task)
+        story.record_year(container.commands.execute, contacts, seed, lambda: progress.advance(task))
+    with console.status("running the automations and the SLA watcher on it"):
+        watcher = container.sla_watcher()
+        watcher.catch_up()
+        watcher.tick()
+        container.automations().run_until_idle(timeout=0.05)
+    events = container.store.recorder.max_notification_id() or 0
     return DemoSummary(contacts, events, time.perf_counter() - started)
 
 
@@ -153,10 +104,6 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
     _section(console, "Lead-score distribution", ["band", "contacts"], bands)
     console.print(f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "
                   "then open http://127.0.0.1:8000/docs")
-
-
-def _meta(actor: str, correlation_id: str) -> Meta:
-    return Meta(actor=actor, correlation_id=correlation_id, causation_id=f"demo:{correlation_id}")
 
 
 def _section(console: Console, title: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -47,12 +48,19 @@ def test_demo_fills_a_fresh_embedded_store_and_prints_the_dashboards(tmp_path):
     for heading in ("Top leads", "Contacts per owner", "Interactions per month", "Lead-score distribution"):
         assert heading in out.stdout
 
-    stored = sqlite3.connect(data / "events.sqlite").execute("SELECT count(*) FROM stored_events").fetchone()[0]
-    assert stored == events
+    store = sqlite3.connect(data / "events.sqlite")
+    assert store.execute("SELECT count(*) FROM stored_events").fetchone()[0] == events
+    contact_events = store.execute("SELECT count(*) FROM stored_events WHERE topic LIKE 'crm.contact.%'").fetchone()[0]
+    # A year of it: deals, cases and campaigns too, and the automations' reactions.
+    kinds = {t for (t,) in store.execute("SELECT DISTINCT topic FROM stored_events")}
+    assert {"crm.deal.won.v1", "crm.case.closed.v1", "crm.campaign.sent.v1", "crm.account.created.v1"} <= kinds
+    actors = {json.loads(s)["meta"]["_data_"]["actor"] for (s,) in store.execute("SELECT state FROM stored_events")}
+    assert "automation:qualify_on_score" in actors
     read = sqlite3.connect(data / "read.sqlite")
-    assert read.execute("SELECT count(*), sum(version) FROM contacts").fetchone() == (40, events)
+    assert read.execute("SELECT count(*), sum(version) FROM contacts").fetchone() == (40, contact_events)
     olap = duckdb.connect(str(data / "analytics.duckdb"), read_only=True)
-    assert olap.execute("SELECT count(*), count(DISTINCT subject) FROM events").fetchone() == (events, 40)
+    assert olap.execute("SELECT count(*) FROM events").fetchone() == (events,)
+    assert olap.execute("SELECT count(DISTINCT subject) FROM events WHERE aggregate_type = 'contact'").fetchone() == (40,)
     # Scores agree between the two read models.
     top = read.execute("SELECT id, lead_score FROM contacts ORDER BY lead_score DESC LIMIT 1").fetchone()
     olap_top = olap.execute(
