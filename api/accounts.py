@@ -43,7 +43,9 @@ class AccountMember(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-def create_account(body: AccountCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def create_account(
+    body: AccountCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     answer = run(services, CreateAccount(**body.model_dump()), meta, key, response)
     response.headers["Location"] = f"/v1/accounts/{answer['id']}"
     return answer
@@ -51,8 +53,13 @@ def create_account(body: AccountCreate, services: ServicesDep, meta: MetaDep, ke
 
 @router.patch("/{account_id}", response_model=CommandAccepted)
 def change_account(
-    account_id: UUID, body: AccountChange, services: ServicesDep, meta: MetaDep,
-    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+    account_id: UUID,
+    body: AccountChange,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
@@ -61,11 +68,15 @@ def change_account(
 
 
 @router.post("/{account_id}/contacts", response_model=CommandAccepted)
-def add_contact(account_id: UUID, body: AccountMember, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def add_contact(
+    account_id: UUID, body: AccountMember, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     """The contact joins the account (and leaves its previous one)."""
     return run(services, AddContactToAccount(account_id, body.contact_id), meta, key, response)
 
 
 @router.delete("/{account_id}/contacts/{contact_id}", response_model=CommandAccepted)
-def remove_contact(account_id: UUID, contact_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def remove_contact(
+    account_id: UUID, contact_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, RemoveContactFromAccount(account_id, contact_id), meta, key, response)

@@ -11,8 +11,9 @@ from api import accounts, campaigns, cases, contacts, deals, pipelines, problems
 from api.deps import Services
 
 
-def create_app(services: Services, on_start: Callable[[], None] | None = None,
-               on_stop: Callable[[], None] | None = None) -> FastAPI:
+def create_app(
+    services: Services, on_start: Callable[[], None] | None = None, on_stop: Callable[[], None] | None = None
+) -> FastAPI:
     """``on_start``/``on_stop`` run background workers alongside the API (``crm serve``)."""
 
     @asynccontextmanager

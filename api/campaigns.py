@@ -64,34 +64,56 @@ class SendAccepted(CommandAccepted):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-def create_campaign(body: CampaignCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def create_campaign(
+    body: CampaignCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     answer = run(services, CreateCampaign(body.name, body.channel, body.audience, body.owner), meta, key, response)
     response.headers["Location"] = f"/v1/campaigns/{answer['id']}"
     return answer
 
 
 @router.put("/{campaign_id}/audience", response_model=CommandAccepted)
-def change_audience(campaign_id: UUID, body: AudienceChange, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def change_audience(
+    campaign_id: UUID,
+    body: AudienceChange,
+    services: ServicesDep,
+    meta: MetaDep,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, ChangeCampaignAudience(campaign_id, body.audience), meta, key, response)
 
 
 @router.post("/{campaign_id}/launch", response_model=CommandAccepted)
-def launch(campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def launch(
+    campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, LaunchCampaign(campaign_id), meta, key, response)
 
 
 @router.post("/{campaign_id}/sends", response_model=SendAccepted)
-def send(campaign_id: UUID, body: CampaignSend, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def send(
+    campaign_id: UUID, body: CampaignSend, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, SendCampaign(campaign_id, tuple(body.contact_ids)), meta, key, response)
 
 
 @router.post("/{campaign_id}/responses", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-def record_response(campaign_id: UUID, body: CampaignResponse, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def record_response(
+    campaign_id: UUID,
+    body: CampaignResponse,
+    services: ServicesDep,
+    meta: MetaDep,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     """Also records the matching interaction on the contact, carrying the campaign id."""
     command = RecordCampaignResponse(campaign_id, body.contact_id, body.response, body.occurred_at)
     return run(services, command, meta, key, response)
 
 
 @router.post("/{campaign_id}/complete", response_model=CommandAccepted)
-def complete(campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def complete(
+    campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, CompleteCampaign(campaign_id), meta, key, response)

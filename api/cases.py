@@ -22,8 +22,8 @@ from commands.case import (
     OpenCase,
     RecordCustomerReply,
     ReopenCase,
-    RespondToCase,
     ResolveCase,
+    RespondToCase,
 )
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -80,48 +80,91 @@ class CaseAccepted(CommandAccepted):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseAccepted)
-def open_case(body: CaseCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def open_case(
+    body: CaseCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     answer = run(services, OpenCase(body.contact_id, body.subject, body.priority, body.channel), meta, key, response)
     response.headers["Location"] = f"/v1/cases/{answer['id']}"
     return answer
 
 
 @router.post("/{case_id}/assign", response_model=CaseAccepted)
-def assign(case_id: UUID, body: CaseAssign, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def assign(
+    case_id: UUID,
+    body: CaseAssign,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, AssignCase(case_id, body.agent, version), meta, key, response)
 
 
 @router.post("/{case_id}/respond", response_model=CaseAccepted)
-def respond(case_id: UUID, body: CaseRespond, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def respond(
+    case_id: UUID,
+    body: CaseRespond,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     """An agent's response to the customer; the first one stops the first-response clock."""
     return run(services, RespondToCase(case_id, body.agent, version), meta, key, response)
 
 
 @router.post("/{case_id}/resolve", response_model=CaseAccepted)
-def resolve(case_id: UUID, body: CaseResolve, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def resolve(
+    case_id: UUID,
+    body: CaseResolve,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, ResolveCase(case_id, body.resolution, version), meta, key, response)
 
 
 @router.post("/{case_id}/priority", response_model=CaseAccepted)
-def change_priority(case_id: UUID, body: CasePriority, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def change_priority(
+    case_id: UUID,
+    body: CasePriority,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, ChangeCasePriority(case_id, body.priority, body.reason, version), meta, key, response)
 
 
 @router.post("/{case_id}/escalate", response_model=CaseAccepted)
-def escalate(case_id: UUID, body: CaseEscalate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def escalate(
+    case_id: UUID, body: CaseEscalate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, EscalateCase(case_id, body.reason), meta, key, response)
 
 
 def _transition(path: str, command: Callable[[UUID, int | None], object], doc: str) -> None:
     """The bodiless moves of a case's life: pending, customer-reply, reopen, close."""
 
-    def route(case_id: UUID, services: ServicesDep, meta: MetaDep, version: ExpectedVersion,
-              key: IdempotencyKey, response: Response) -> dict[str, object]:
+    def route(
+        case_id: UUID,
+        services: ServicesDep,
+        meta: MetaDep,
+        version: ExpectedVersion,
+        key: IdempotencyKey,
+        response: Response,
+    ) -> dict[str, object]:
         return run(services, command(case_id, version), meta, key, response)
 
     route.__doc__ = doc
-    router.add_api_route(f"/{{case_id}}/{path}", route, methods=["POST"], response_model=CaseAccepted,
-                         name=path.replace("-", "_"))
+    router.add_api_route(
+        f"/{{case_id}}/{path}", route, methods=["POST"], response_model=CaseAccepted, name=path.replace("-", "_")
+    )
 
 
 _transition("pending", MarkCasePending, "Waiting on the customer.")

@@ -9,7 +9,9 @@ from commands.results import CommandResult
 from domain.meta import Meta
 
 
-def run(services: Services, command: object, meta: Meta, idempotency_key: str | None, response: Response) -> dict[str, object]:
+def run(
+    services: Services, command: object, meta: Meta, idempotency_key: str | None, response: Response
+) -> dict[str, object]:
     result: CommandResult = services.commands.execute(command, meta, idempotency_key)
     response.headers["ETag"] = f'"{result.version}"'
     if result.repeated:

@@ -47,8 +47,13 @@ def create_contact(
 
 @router.patch("/{contact_id}", response_model=CommandAccepted)
 def change_contact(
-    contact_id: UUID, body: ContactChange, services: ServicesDep, meta: MetaDep,
-    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+    contact_id: UUID,
+    body: ContactChange,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     consent = changes.pop("consent", None)
@@ -62,8 +67,13 @@ def change_contact(
 
 @router.post("/{contact_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionAccepted)
 def record_interaction(
-    contact_id: UUID, body: InteractionCreate, services: ServicesDep, meta: MetaDep,
-    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+    contact_id: UUID,
+    body: InteractionCreate,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, object]:
     command = RecordInteraction(contact_id, body.type, body.occurred_at, body.details, version)
     return run(services, command, meta, key, response)
@@ -71,8 +81,13 @@ def record_interaction(
 
 @router.post("/{contact_id}/lifecycle", response_model=LifecycleAccepted)
 def change_lifecycle(
-    contact_id: UUID, body: LifecycleChange, services: ServicesDep, meta: MetaDep,
-    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+    contact_id: UUID,
+    body: LifecycleChange,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, object]:
     command = ChangeLifecycleStage(contact_id, body.stage, body.reason, None, version)
     return run(services, command, meta, key, response)
@@ -80,8 +95,13 @@ def change_lifecycle(
 
 @router.post("/{contact_id}/merge", response_model=MergeAccepted)
 def merge_contact(
-    contact_id: UUID, body: ContactMerge, services: ServicesDep, meta: MetaDep,
-    version: ExpectedVersion, key: IdempotencyKey, response: Response,
+    contact_id: UUID,
+    body: ContactMerge,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, object]:
     """This contact is absorbed by ``into``: it becomes read-only and points at it."""
     return run(services, MergeContacts(contact_id, body.into, version), meta, key, response)
@@ -89,8 +109,12 @@ def merge_contact(
 
 @router.post("/{contact_id}/erase", response_model=CommandAccepted)
 def erase_contact(
-    contact_id: UUID, body: ContactErase, services: ServicesDep, meta: MetaDep,
-    key: IdempotencyKey, response: Response,
+    contact_id: UUID,
+    body: ContactErase,
+    services: ServicesDep,
+    meta: MetaDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, object]:
     """Erases the person's personal data (GDPR); the history stays, unreadable."""
     return run(services, EraseContact(contact_id, body.reason), meta, key, response)

@@ -81,34 +81,76 @@ class DealAccepted(CommandAccepted):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DealAccepted)
-def create_deal(body: DealCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def create_deal(
+    body: DealCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     answer = run(services, CreateDeal(**body.model_dump()), meta, key, response)
     response.headers["Location"] = f"/v1/deals/{answer['id']}"
     return answer
 
 
 @router.post("/{deal_id}/stage", response_model=DealAccepted)
-def move(deal_id: UUID, body: DealMove, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def move(
+    deal_id: UUID,
+    body: DealMove,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, MoveDeal(deal_id, body.stage, version), meta, key, response)
 
 
 @router.post("/{deal_id}/win", response_model=DealAccepted)
-def win(deal_id: UUID, body: DealWin, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def win(
+    deal_id: UUID,
+    body: DealWin,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, WinDeal(deal_id, body.amount, body.closed_on, version), meta, key, response)
 
 
 @router.post("/{deal_id}/lose", response_model=DealAccepted)
-def lose(deal_id: UUID, body: DealLose, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def lose(
+    deal_id: UUID,
+    body: DealLose,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, LoseDeal(deal_id, body.reason, version), meta, key, response)
 
 
 @router.post("/{deal_id}/reopen", response_model=DealAccepted)
-def reopen(deal_id: UUID, body: DealReopen, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def reopen(
+    deal_id: UUID,
+    body: DealReopen,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, ReopenDeal(deal_id, body.stage, version), meta, key, response)
 
 
 @router.patch("/{deal_id}", response_model=DealAccepted)
-def change(deal_id: UUID, body: DealChange, services: ServicesDep, meta: MetaDep, version: ExpectedVersion, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def change(
+    deal_id: UUID,
+    body: DealChange,
+    services: ServicesDep,
+    meta: MetaDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise Problem(422, "validation_error", "name at least one field to change")

@@ -72,7 +72,7 @@ def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | 
         return None
     found = _ETAG.match(if_match)
     if not found:
-        raise Problem(422, "validation_error", f"If-Match must be a version ETag like \"3\", got {if_match!r}")
+        raise Problem(422, "validation_error", f'If-Match must be a version ETag like "3", got {if_match!r}')
     return int(found.group(1))
 
 

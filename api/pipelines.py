@@ -61,7 +61,9 @@ class PipelineAccepted(CommandAccepted):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PipelineAccepted)
-def create_pipeline(body: PipelineCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def create_pipeline(
+    body: PipelineCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     command = CreatePipeline(body.name, tuple(s.to_stage() for s in body.stages))
     answer = run(services, command, meta, key, response)
     response.headers["Location"] = f"/v1/pipelines/{answer['id']}"
@@ -69,20 +71,40 @@ def create_pipeline(body: PipelineCreate, services: ServicesDep, meta: MetaDep, 
 
 
 @router.post("/{pipeline_id}/stages", response_model=PipelineAccepted)
-def add_stage(pipeline_id: UUID, body: StageAdd, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def add_stage(
+    pipeline_id: UUID, body: StageAdd, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, AddStage(pipeline_id, body.to_stage(), body.position), meta, key, response)
 
 
 @router.put("/{pipeline_id}/stages/{stage_key}/name", response_model=PipelineAccepted)
-def rename_stage(pipeline_id: UUID, stage_key: str, body: StageRename, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def rename_stage(
+    pipeline_id: UUID,
+    stage_key: str,
+    body: StageRename,
+    services: ServicesDep,
+    meta: MetaDep,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, RenameStage(pipeline_id, stage_key, body.name), meta, key, response)
 
 
 @router.put("/{pipeline_id}/stages/{stage_key}/probability", response_model=PipelineAccepted)
-def set_probability(pipeline_id: UUID, stage_key: str, body: StageProbability, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def set_probability(
+    pipeline_id: UUID,
+    stage_key: str,
+    body: StageProbability,
+    services: ServicesDep,
+    meta: MetaDep,
+    key: IdempotencyKey,
+    response: Response,
+) -> dict[str, object]:
     return run(services, SetStageProbability(pipeline_id, stage_key, body.probability), meta, key, response)
 
 
 @router.put("/{pipeline_id}/stages", response_model=PipelineAccepted)
-def reorder(pipeline_id: UUID, body: StageOrder, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> dict[str, object]:
+def reorder(
+    pipeline_id: UUID, body: StageOrder, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+) -> dict[str, object]:
     return run(services, ReorderStages(pipeline_id, tuple(body.keys)), meta, key, response)

@@ -9,8 +9,16 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 InteractionType = Literal[
-    "email_sent", "email_opened", "email_clicked", "page_visited", "content_downloaded",
-    "form_submitted", "call", "meeting", "survey_answered", "purchase",
+    "email_sent",
+    "email_opened",
+    "email_clicked",
+    "page_visited",
+    "content_downloaded",
+    "form_submitted",
+    "call",
+    "meeting",
+    "survey_answered",
+    "purchase",
 ]
 
 
@@ -27,8 +35,14 @@ class ContactCreate(BaseModel):
 
 
 LifecycleStage = Literal[
-    "subscriber", "lead", "marketing_qualified", "sales_qualified", "opportunity", "customer",
-    "evangelist", "churned",
+    "subscriber",
+    "lead",
+    "marketing_qualified",
+    "sales_qualified",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "churned",
 ]
 
 

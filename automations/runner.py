@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from automations.reactions import Reaction, Reactions
 from commands.bus import CommandBus
 from commands.errors import ConcurrencyConflict
 from domain.errors import DomainError
@@ -15,8 +16,6 @@ from projections import positions
 from projections.oltp.db import OltpDatabase
 from streams.envelope import Envelope
 from streams.records import Channel, Record
-
-from automations.reactions import Reaction, Reactions
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,8 @@ class AutomationWriter:
                 self._issue(reaction, trigger)
         with self.db.transaction(self._conn) as conn:
             self.db.executemany(
-                conn, positions.upsert_sql(self.db.ph),
+                conn,
+                positions.upsert_sql(self.db.ph),
                 positions.upsert_params(self.name, positions.last_offsets(list(records))),
             )
 
@@ -68,8 +68,14 @@ class AutomationWriter:
         except DomainError as refused:
             # The world moved on (the contact was merged, the case closed): the rules
             # refuse, nothing is recorded, and the automation has nothing left to do.
-            log.warning("%s for %s %s refused: %s (%s)", reaction.automation, trigger.type,
-                        trigger.subject, refused.detail, refused.code)
+            log.warning(
+                "%s for %s %s refused: %s (%s)",
+                reaction.automation,
+                trigger.type,
+                trigger.subject,
+                refused.detail,
+                refused.code,
+            )
 
     def close(self) -> None:
         self._conn.close()

@@ -46,7 +46,9 @@ class CaseClock:
 
 
 class SlaWatcher:
-    def __init__(self, bus: CommandBus, source: Source, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, bus: CommandBus, source: Source, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.bus = bus
         self.source = source
         self.clock = clock
@@ -98,7 +100,11 @@ class SlaWatcher:
         recorded = 0
         for case_id, clock in list(self.cases.items()):
             for kind, due in clock.due(now):
-                meta = Meta("automation:sla_watch", correlation_id=str(case_id), causation_id=f"sla-watch:{kind}:{due.isoformat()}")
+                meta = Meta(
+                    "automation:sla_watch",
+                    correlation_id=str(case_id),
+                    causation_id=f"sla-watch:{kind}:{due.isoformat()}",
+                )
                 key = f"sla:{case_id}:{kind}:{due.isoformat()}"
                 try:
                     self.bus.execute(RecordSlaBreach(case_id, kind, at=now), meta, key)

@@ -5,7 +5,7 @@ record the interaction, save), from the same number of concurrent clients, in th
 run. The command layer adds idempotency keys and expected versions, and commits
 concurrent commands together (group commit).
 
-    python bench/commands.py [--clients 32] [--commands 3000] [--rounds 3]
+    python -m bench.commands [--clients 32] [--commands 3000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -15,25 +15,25 @@ import random
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eventsourcing.application import Application  # noqa: E402
-from eventsourcing.persistence import IntegrityError, JSONTranscoder  # noqa: E402
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from bench.common import median, scratch_database, timed, write_section  # noqa: E402
-from commands.bus import CommandBus  # noqa: E402
-from commands.config import CommandConfig  # noqa: E402
-from commands.contact import CreateContact, RecordInteraction  # noqa: E402
-from commands.errors import ConcurrencyConflict  # noqa: E402
-from commands.handlers import HANDLERS  # noqa: E402
-from commands.store import CrmEventStore, MetaAsDict, persistence_env  # noqa: E402
-from domain.contact import Contact  # noqa: E402
-from domain.meta import Meta  # noqa: E402
-from domain.scoring import ScoringRules  # noqa: E402
+from bench.common import median, scratch_database, timed, write_section
+from commands.bus import CommandBus
+from commands.config import CommandConfig
+from commands.contact import CreateContact, RecordInteraction
+from commands.errors import ConcurrencyConflict
+from commands.handlers import HANDLERS
+from commands.store import CrmEventStore, MetaAsDict, persistence_env
+from domain.contact import Contact
+from domain.meta import Meta
+from domain.scoring import ScoringRules
 
 META = Meta("bench", "bench", "bench")
 KINDS = ["email_opened", "page_visited", "content_downloaded", "call"]
@@ -105,6 +105,7 @@ def main() -> None:
                 except ConcurrencyConflict:
                     return False
                 return True
+
             return once
 
         runs = {
@@ -121,22 +122,24 @@ def main() -> None:
                 count, seconds = timed(lambda o=once: clients(args.clients, args.commands, o))
                 cpu_ms[name] = (time.process_time() - cpu) / count * 1000
                 results[name].append(count / seconds)
-                print(f"round {round_ + 1}: {name}: {count / seconds:,.0f} commands/s, "
-                      f"{cpu_ms[name]:.2f} ms of this process's CPU per command", flush=True)
+                print(
+                    f"round {round_ + 1}: {name}: {count / seconds:,.0f} commands/s, "
+                    f"{cpu_ms[name]:.2f} ms of this process's CPU per command",
+                    flush=True,
+                )
                 if name == "command layer":
                     per_transaction = count / max(layer.committer.transactions - before, 1)
 
     base = median(results["plain eventsourcing (baseline)"])
     rows = "\n".join(
-        f"| {name} | {median(v):,.0f} | {median(v) / base:.2f}× | {cpu_ms[name]:.2f} |"
-        for name, v in results.items()
+        f"| {name} | {median(v):,.0f} | {median(v) / base:.2f}× | {cpu_ms[name]:.2f} |" for name, v in results.items()
     )
     ours, ours_cpu = median(results["command layer"]), cpu_ms["command layer"]
     verdict = "met" if ours / base >= 3 else "missed"
     body = (
         f"Record-interaction commands (load the contact, record, save) from {args.clients} concurrent "
         f"clients over {args.contacts:,} contacts on PostgreSQL, {args.commands:,} commands per "
-        f"measurement, median of {args.rounds} rounds (`python bench/commands.py`). The middle row is "
+        f"measurement, median of {args.rounds} rounds (`python -m bench.commands`). The middle row is "
         "the command layer with groups of one, so that commits queue behind each other: what group "
         "commit removes.\n\n"
         "| variant | commands/s | vs baseline | CPU ms per command (benchmark process) |\n"

@@ -44,9 +44,13 @@ def median(values: list[float]) -> float:
 
 def write_section(title: str, body: str) -> None:
     """Replaces the section ``## title`` of docs/BENCHMARKS.md (or appends it)."""
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else (
-        "# Benchmarks\n\nMeasured by `make bench` on the project's machine (2 cores, 24 GB, shared "
-        "and noisy). Every figure is reported against a baseline measured in the same run.\n"
+    text = (
+        BENCHMARKS_MD.read_text()
+        if BENCHMARKS_MD.exists()
+        else (
+            "# Benchmarks\n\nMeasured by `make bench` on the project's machine (2 cores, 24 GB, shared "
+            "and noisy). Every figure is reported against a baseline measured in the same run.\n"
+        )
     )
     section = f"## {title}\n\n_Run on {date.today().isoformat()}._\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)

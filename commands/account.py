@@ -44,8 +44,12 @@ class RemoveContactFromAccount:
 
 def create(command: CreateAccount, meta: Meta, uow: UnitOfWork) -> CommandResult:
     account = Account.create(
-        name=command.name, domain=command.domain, industry=command.industry,
-        size=command.size, owner=command.owner, meta=meta,
+        name=command.name,
+        domain=command.domain,
+        industry=command.industry,
+        size=command.size,
+        owner=command.owner,
+        meta=meta,
     )
     return uow.save(account)
 

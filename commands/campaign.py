@@ -72,8 +72,11 @@ def facts(contact: Contact) -> ContactFacts:
 
 def create(command: CreateCampaign, meta: Meta, uow: UnitOfWork) -> CommandResult:
     campaign = Campaign.create(
-        name=command.name, channel=command.channel, audience=Segment.from_dict(command.audience),
-        owner=command.owner, meta=meta,
+        name=command.name,
+        channel=command.channel,
+        audience=Segment.from_dict(command.audience),
+        owner=command.owner,
+        meta=meta,
     )
     return uow.save(campaign)
 
@@ -118,9 +121,11 @@ def record_response(command: RecordCampaignResponse, meta: Meta, uow: UnitOfWork
     campaign.record_response(contact.id, command.response, at, meta)
     if campaign.version != before:  # a repeated response records nothing, on either side
         contact.record_interaction(
-            RESPONSE_INTERACTIONS[command.response], at,
+            RESPONSE_INTERACTIONS[command.response],
+            at,
             {"campaign_id": str(campaign.id), "response": command.response},
-            uow.config.scoring_rules, meta,
+            uow.config.scoring_rules,
+            meta,
         )
     return uow.save(campaign, contact, lead_score=contact.lead_score)
 

@@ -101,11 +101,17 @@ def open_case(command: OpenCase, meta: Meta, uow: UnitOfWork) -> CommandResult:
     contact = uow.load(Contact, command.contact_id)
     contact.require_active()  # no new cases for a merged or erased contact
     case = Case.open(
-        contact_id=contact.id, subject=command.subject, priority=command.priority,
-        channel=command.channel, policy=uow.config.sla_policy, at=uow.at(command.at), meta=meta,
+        contact_id=contact.id,
+        subject=command.subject,
+        priority=command.priority,
+        channel=command.channel,
+        policy=uow.config.sla_policy,
+        at=uow.at(command.at),
+        meta=meta,
     )
-    return uow.save(case, status=case.status, first_response_due=case.first_response_due,
-                    resolution_due=case.resolution_due)
+    return uow.save(
+        case, status=case.status, first_response_due=case.first_response_due, resolution_due=case.resolution_due
+    )
 
 
 def assign(command: AssignCase, meta: Meta, uow: UnitOfWork) -> CommandResult:

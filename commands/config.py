@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from domain.scoring import ScoringRules
 from domain.sla import SlaPolicy
 

@@ -84,9 +84,16 @@ def create(command: CreateDeal, meta: Meta, uow: UnitOfWork) -> CommandResult:
     if command.account_id is not None:
         uow.load(Account, command.account_id)
     deal = Deal.create(
-        pipeline=pipeline, title=command.title, contact_id=command.contact_id,
-        account_id=command.account_id, amount=command.amount, currency=command.currency,
-        owner=command.owner, expected_close_on=command.expected_close_on, at=uow.at(command.at), meta=meta,
+        pipeline=pipeline,
+        title=command.title,
+        contact_id=command.contact_id,
+        account_id=command.account_id,
+        amount=command.amount,
+        currency=command.currency,
+        owner=command.owner,
+        expected_close_on=command.expected_close_on,
+        at=uow.at(command.at),
+        meta=meta,
     )
     return _answer(uow, deal)
 

@@ -59,7 +59,9 @@ class SQLiteCommandRecorder(SQLiteApplicationRecorder):
             "response TEXT NOT NULL, position INTEGER NOT NULL)",
         ]
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         # A second use of a key violates the primary key: the whole transaction fails.
         for row in _rows(kwargs.get("idempotency"), ids):
@@ -92,8 +94,10 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         rows = _rows(kwargs.get("idempotency"), ids)
         if rows:
             curs.execute(
-                SQL("INSERT INTO {0}.{1} SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::bigint[]) "
-                    "RETURNING idempotency_key").format(Identifier(self.datastore.schema), Identifier(self.command_log)),
+                SQL(
+                    "INSERT INTO {0}.{1} SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::bigint[]) "
+                    "RETURNING idempotency_key"
+                ).format(Identifier(self.datastore.schema), Identifier(self.command_log)),
                 [list(column) for column in zip(*rows, strict=True)],
             )
             # Fetching syncs the pipeline, so a reused key fails here, inside the transaction.

@@ -29,8 +29,12 @@ def _stop_on_signals() -> threading.Event:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 def main(log_level: str) -> None:
     """eventcrm: an event-sourced CRM.
 
@@ -60,8 +64,9 @@ def serve(host: str, port: int, api_only: bool) -> None:
         if container.settings.uses_kafka:
             workers.add("relay", container.relay, lambda relay, stop: relay.run(stop))
         for name in PROJECTIONS:
-            workers.add(f"projector-{name}", lambda n=name: container.projector(n),
-                        lambda runner, stop: runner.run(stop))
+            workers.add(
+                f"projector-{name}", lambda n=name: container.projector(n), lambda runner, stop: runner.run(stop)
+            )
         workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
         interval = container.settings.sla_watch_interval
         workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
@@ -73,8 +78,13 @@ def serve(host: str, port: int, api_only: bool) -> None:
 
 
 @main.command()
-@click.option("--contacts", default=300, show_default=True, type=click.IntRange(1, 100_000),
-              help="How many contacts the year of activity has.")
+@click.option(
+    "--contacts",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="How many contacts the year of activity has.",
+)
 @click.option("--seed", default=7, show_default=True, type=int, help="Same seed, same story.")
 @click.option("--reset", is_flag=True, help="Delete the embedded stores in the data folder first.")
 def demo(contacts: int, seed: int, reset: bool) -> None:

@@ -85,8 +85,12 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         GROUP BY ALL ORDER BY month
         """
     ).fetchall()
-    _section(console, "Interactions per month (analytics warehouse)",
-             ["month", "emails opened", "page visits", "downloads", "all", "points"], monthly)
+    _section(
+        console,
+        "Interactions per month (analytics warehouse)",
+        ["month", "emails opened", "page visits", "downloads", "all", "points"],
+        monthly,
+    )
     bands = olap.execute(
         """
         WITH latest AS (
@@ -102,8 +106,10 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
     ).fetchall()
     olap.close()
     _section(console, "Lead-score distribution", ["band", "contacts"], bands)
-    console.print(f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "
-                  "then open http://127.0.0.1:8000/docs")
+    console.print(
+        f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "
+        "then open http://127.0.0.1:8000/docs"
+    )
 
 
 def _section(console: Console, title: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
@@ -118,6 +124,10 @@ def _section(console: Console, title: str, columns: list[str], rows: list[tuple[
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
     )

@@ -15,9 +15,18 @@ from domain.sla import SlaPolicy
 #: Standard Kafka client settings that pass through as ``CRM_KAFKA_<NAME>`` (e.g.
 #: ``CRM_KAFKA_SECURITY_PROTOCOL=SASL_SSL``).
 KAFKA_PASSTHROUGH = (
-    "security_protocol", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password",
-    "sasl_kerberos_service_name", "ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_password",
-    "ssl_check_hostname", "client_id", "request_timeout_ms",
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_plain_username",
+    "sasl_plain_password",
+    "sasl_kerberos_service_name",
+    "ssl_cafile",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_password",
+    "ssl_check_hostname",
+    "client_id",
+    "request_timeout_ms",
 )
 _INT_OPTIONS = {"request_timeout_ms"}
 _BOOL_OPTIONS = {"ssl_check_hostname"}

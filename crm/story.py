@@ -24,23 +24,89 @@ from domain.pipeline import Stage
 
 Execute = Callable[[object, Meta], CommandResult]
 
-FIRST = ["Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi",
-         "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera"]
-LAST = ["Silva", "Okafor", "Li", "Kowalski", "Haddad", "Nguyen", "Berg", "Mensah", "Rossi",
-        "Tanaka", "Moreau", "Novak", "Dubois", "Khan", "Larsen", "Costa", "Fischer", "Ito"]
-COMPANIES = ["Acme Logistics", "Borealis Health", "Cobalt Retail", "Delta Foods", "Evergreen Bank",
-             "Fjord Energy", "Granite Legal", "Harbor Media", "Iris Travel", "Juniper Labs"]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dana",
+    "Eli",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ivan",
+    "Jia",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Vera",
+]
+LAST = [
+    "Silva",
+    "Okafor",
+    "Li",
+    "Kowalski",
+    "Haddad",
+    "Nguyen",
+    "Berg",
+    "Mensah",
+    "Rossi",
+    "Tanaka",
+    "Moreau",
+    "Novak",
+    "Dubois",
+    "Khan",
+    "Larsen",
+    "Costa",
+    "Fischer",
+    "Ito",
+]
+COMPANIES = [
+    "Acme Logistics",
+    "Borealis Health",
+    "Cobalt Retail",
+    "Delta Foods",
+    "Evergreen Bank",
+    "Fjord Energy",
+    "Granite Legal",
+    "Harbor Media",
+    "Iris Travel",
+    "Juniper Labs",
+]
 INDUSTRIES = ["logistics", "health", "retail", "food", "finance", "energy", "legal", "media", "travel", "research"]
 TITLES = ["Head of Sales", "Operations Manager", "CFO", "IT Director", "Marketing Lead", "Buyer"]
 OWNERS = ["ana.sales", "ben.sales", "chen.sales", "dana.sales"]
 AGENTS = ["sam.support", "kim.support", "lou.support"]
 TAGS = ["newsletter", "webinar", "enterprise", "smb", "partner", "trial"]
 #: Interaction types and how often each happens relative to the others.
-MIX = {"email_sent": 30, "email_opened": 18, "email_clicked": 7, "page_visited": 16,
-       "content_downloaded": 5, "form_submitted": 3, "call": 5, "meeting": 2}
+MIX = {
+    "email_sent": 30,
+    "email_opened": 18,
+    "email_clicked": 7,
+    "page_visited": 16,
+    "content_downloaded": 5,
+    "form_submitted": 3,
+    "call": 5,
+    "meeting": 2,
+}
 LOST_REASONS = ["price", "timing", "went with a competitor", "no budget", "no decision"]
-CASE_SUBJECTS = ["Cannot log in", "Invoice is wrong", "Export fails", "Slow dashboard", "Missing data",
-                 "Password reset", "Integration error", "Feature question"]
+CASE_SUBJECTS = [
+    "Cannot log in",
+    "Invoice is wrong",
+    "Export fails",
+    "Slow dashboard",
+    "Missing data",
+    "Password reset",
+    "Integration error",
+    "Feature question",
+]
 
 
 class Story:
@@ -69,19 +135,41 @@ class Story:
         ids = {}
         for company, industry in zip(COMPANIES, INDUSTRIES, strict=True):
             domain = company.split()[0].lower() + ".example"
-            result = self.do(CreateAccount(company, domain, industry, self.rng.choice(["smb", "mid", "large"]),
-                                           self.rng.choice(OWNERS)), "sales.manager", "accounts")
+            result = self.do(
+                CreateAccount(
+                    company, domain, industry, self.rng.choice(["smb", "mid", "large"]), self.rng.choice(OWNERS)
+                ),
+                "sales.manager",
+                "accounts",
+            )
             ids[company] = result.id
         return ids
 
     def pipelines(self) -> tuple[UUID, UUID]:
-        new_business = self.do(CreatePipeline("New business", (
-            Stage("qualify", "Qualify", 0.1), Stage("discovery", "Discovery", 0.25),
-            Stage("proposal", "Proposal", 0.5), Stage("negotiation", "Negotiation", 0.75),
-        )), "sales.manager", "pipelines").id
-        renewals = self.do(CreatePipeline("Renewals", (
-            Stage("review", "Review", 0.5), Stage("quote", "Quote", 0.8),
-        )), "sales.manager", "pipelines").id
+        new_business = self.do(
+            CreatePipeline(
+                "New business",
+                (
+                    Stage("qualify", "Qualify", 0.1),
+                    Stage("discovery", "Discovery", 0.25),
+                    Stage("proposal", "Proposal", 0.5),
+                    Stage("negotiation", "Negotiation", 0.75),
+                ),
+            ),
+            "sales.manager",
+            "pipelines",
+        ).id
+        renewals = self.do(
+            CreatePipeline(
+                "Renewals",
+                (
+                    Stage("review", "Review", 0.5),
+                    Stage("quote", "Quote", 0.8),
+                ),
+            ),
+            "sales.manager",
+            "pipelines",
+        ).id
         return new_business, renewals
 
     def contact(self, n: int, accounts: dict[str, UUID]) -> tuple[UUID, str, int]:
@@ -89,11 +177,19 @@ class Story:
         first, last, company = rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)
         owner = rng.choice(OWNERS)
         story = f"contact-{n}"
-        contact = self.do(CreateContact(
-            name=f"{first} {last}", email=f"{first}.{last}{n}@{company.split()[0].lower()}.example".lower(),
-            phone=f"+44 20 7946 {n:04d}", company=company, title=rng.choice(TITLES),
-            tags=tuple(rng.sample(TAGS, rng.randint(0, 2))), owner=owner,
-        ), owner, story).id
+        contact = self.do(
+            CreateContact(
+                name=f"{first} {last}",
+                email=f"{first}.{last}{n}@{company.split()[0].lower()}.example".lower(),
+                phone=f"+44 20 7946 {n:04d}",
+                company=company,
+                title=rng.choice(TITLES),
+                tags=tuple(rng.sample(TAGS, rng.randint(0, 2))),
+                owner=owner,
+            ),
+            owner,
+            story,
+        ).id
         if rng.random() < 0.6:
             self.do(AddContactToAccount(accounts[company], contact), owner, story)
         if rng.random() < 0.7:
@@ -118,8 +214,19 @@ class Story:
         at = self.moment(within_days=330)
         amount = Decimal(rng.choice([2_000, 5_000, 8_000, 12_000, 20_000, 35_000, 60_000]))
         expected = (at + timedelta(days=rng.randint(20, 120))).date()
-        deal = self.do(CreateDeal(pipeline, f"{'Renewal' if renewal else 'New'} #{n}", contact_id=contact,
-                                  amount=amount, owner=owner, expected_close_on=expected, at=at), owner, story)
+        deal = self.do(
+            CreateDeal(
+                pipeline,
+                f"{'Renewal' if renewal else 'New'} #{n}",
+                contact_id=contact,
+                amount=amount,
+                owner=owner,
+                expected_close_on=expected,
+                at=at,
+            ),
+            owner,
+            story,
+        )
         if deal is None:
             return
         reached = rng.randint(1, len(stages))
@@ -133,8 +240,9 @@ class Story:
         if at > self.now or outcome < 0.25:
             return  # still open
         if outcome < 0.25 + 0.15 * reached:
-            self.do(WinDeal(deal.id, amount * Decimal(rng.choice(["0.9", "1", "1", "1.1"])), at.date(), at=at),
-                    owner, story)
+            self.do(
+                WinDeal(deal.id, amount * Decimal(rng.choice(["0.9", "1", "1", "1.1"])), at.date(), at=at), owner, story
+            )
         else:
             self.do(LoseDeal(deal.id, rng.choice(LOST_REASONS), at=at), owner, story)
 
@@ -143,8 +251,13 @@ class Story:
         story = f"case-{n}"
         priority = rng.choices(["low", "normal", "high", "urgent"], [3, 5, 2, 1])[0]
         at = self.moment(within_days=360)
-        case = self.do(OpenCase(contact, rng.choice(CASE_SUBJECTS), priority,
-                                rng.choice(["email", "phone", "chat", "web"]), at=at), "customer.portal", story)
+        case = self.do(
+            OpenCase(
+                contact, rng.choice(CASE_SUBJECTS), priority, rng.choice(["email", "phone", "chat", "web"]), at=at
+            ),
+            "customer.portal",
+            story,
+        )
         if case is None:
             return
         agent = rng.choice(AGENTS)
@@ -178,7 +291,9 @@ class Story:
             story = f"campaign-{name}"
             campaign = self.do(CreateCampaign(name, channel, audience, "marketing"), "marketing", story)
             self.do(LaunchCampaign(campaign.id), "marketing", story)
-            sent = self.do(SendCampaign(campaign.id, tuple(contacts), at=self.moment(within_days=300)), "marketing", story)
+            sent = self.do(
+                SendCampaign(campaign.id, tuple(contacts), at=self.moment(within_days=300)), "marketing", story
+            )
             skipped = set(sent.extra["skipped"]) if sent else set(map(str, contacts))
             for contact in contacts:
                 if str(contact) in skipped:
@@ -186,8 +301,11 @@ class Story:
                 for response in ("opened", "clicked", "registered", "converted"):
                     if rng.random() > 0.45:
                         break
-                    self.do(RecordCampaignResponse(campaign.id, contact, response, at=self.moment(within_days=300)),
-                            "marketing", story)
+                    self.do(
+                        RecordCampaignResponse(campaign.id, contact, response, at=self.moment(within_days=300)),
+                        "marketing",
+                        story,
+                    )
 
 
 def record_year(execute: Execute, contacts: int, seed: int, advance: Callable[[], None] = lambda: None) -> None:
@@ -205,5 +323,3 @@ def record_year(execute: Execute, contacts: int, seed: int, advance: Callable[[]
             story.case(n, contact)
         advance()
     story.campaigns(ids)
-
-

@@ -95,9 +95,7 @@ class Account(Aggregate):
         _require_uuid(contact_id)
         if contact_id in self.contacts:
             return
-        self._contact_added(
-            contact_id=contact_id, contacts=[*self.contacts, contact_id], meta=meta
-        )
+        self._contact_added(contact_id=contact_id, contacts=[*self.contacts, contact_id], meta=meta)
 
     def remove_contact(self, contact_id: UUID, meta: Meta) -> None:
         self._require_member(contact_id)

@@ -163,25 +163,17 @@ class Campaign(Aggregate):
         already = set(self.sent_to)
         new = list(dict.fromkeys(c for c in contact_ids if c not in already))
         if new:
-            self._sent(
-                contact_ids=new, sent_total=len(self.sent_to) + len(new), at=at, meta=meta
-            )
+            self._sent(contact_ids=new, sent_total=len(self.sent_to) + len(new), at=at, meta=meta)
 
-    def record_response(
-        self, contact_id: UUID, response: str, at: datetime, meta: Meta
-    ) -> None:
+    def record_response(self, contact_id: UUID, response: str, at: datetime, meta: Meta) -> None:
         """A response after completion still counts; the same response twice records
         nothing."""
         if response not in RESPONSES:
-            raise UnknownResponse(
-                f"unknown response {response!r}; one of {', '.join(RESPONSES)}"
-            )
+            raise UnknownResponse(f"unknown response {response!r}; one of {', '.join(RESPONSES)}")
         _require_uuid(contact_id)
         _require_aware(at)
         if self.status not in (RUNNING, COMPLETED):
-            raise CampaignNotRunning(
-                f"campaign {self.id} is {self.status}; it has no responses yet"
-            )
+            raise CampaignNotRunning(f"campaign {self.id} is {self.status}; it has no responses yet")
         self._require_sent_to(contact_id)
         if _response_key(contact_id, response) in self.responses:
             return
@@ -198,9 +190,7 @@ class Campaign(Aggregate):
         self._require_status(RUNNING, CampaignNotRunning, "complete")
         self._completed(at=at, meta=meta)
 
-    def _require_status(
-        self, status: str, error: type[RuleViolation], action: str
-    ) -> None:
+    def _require_status(self, status: str, error: type[RuleViolation], action: str) -> None:
         if self.status != status:
             raise error(f"cannot {action} campaign {self.id}: it is {self.status}, not {status}")
 

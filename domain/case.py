@@ -343,9 +343,7 @@ class Case(Aggregate):
 
     def _require_status(self, status: str, action: str) -> None:
         if self.status != status:
-            raise InvalidTransition(
-                f"cannot {action} a case that is {self.status}, only one that is {status}"
-            )
+            raise InvalidTransition(f"cannot {action} a case that is {self.status}, only one that is {status}")
 
     # -- state changes: only where an event is applied -------------------------------
 
@@ -380,9 +378,7 @@ class Case(Aggregate):
         self.first_contact_resolution: bool | None = None
 
     @event(Assigned)
-    def _assigned(
-        self, agent: str, previous_agent: str | None, status: str, at: datetime, meta: Meta
-    ) -> None:
+    def _assigned(self, agent: str, previous_agent: str | None, status: str, at: datetime, meta: Meta) -> None:
         self.agent = agent
         self.status = status
 

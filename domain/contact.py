@@ -190,8 +190,7 @@ class Contact(Aggregate):
         self.require_active()
         if interaction_type not in INTERACTION_TYPES:
             raise UnknownInteractionType(
-                f"unknown interaction type {interaction_type!r}; "
-                f"one of {', '.join(sorted(INTERACTION_TYPES))}"
+                f"unknown interaction type {interaction_type!r}; one of {', '.join(sorted(INTERACTION_TYPES))}"
             )
         _require_aware(occurred_at, "occurred_at")
         if interaction_type == "survey_answered":
@@ -227,12 +226,8 @@ class Contact(Aggregate):
         if stage == self.lifecycle_stage:
             return
         if not _allowed_transition(self.lifecycle_stage, stage):
-            raise InvalidLifecycleTransition(
-                f"a contact cannot go from {self.lifecycle_stage} to {stage}"
-            )
-        self._lifecycle_stage_changed(
-            from_stage=self.lifecycle_stage, to_stage=stage, reason=reason, at=at, meta=meta
-        )
+            raise InvalidLifecycleTransition(f"a contact cannot go from {self.lifecycle_stage} to {stage}")
+        self._lifecycle_stage_changed(from_stage=self.lifecycle_stage, to_stage=stage, reason=reason, at=at, meta=meta)
 
     def link_account(self, account_id: UUID | None, meta: Meta) -> None:
         self.require_active()

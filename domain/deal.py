@@ -213,9 +213,7 @@ class Deal(Aggregate):
             meta=meta,
         )
 
-    def reopen(
-        self, pipeline: Pipeline, at: datetime, meta: Meta, stage: str | None = None
-    ) -> None:
+    def reopen(self, pipeline: Pipeline, at: datetime, meta: Meta, stage: str | None = None) -> None:
         """Back to ``stage``, by default the stage the deal closed from (or the pipeline's
         first stage if that one no longer exists)."""
         self._require_own(pipeline)
@@ -255,9 +253,7 @@ class Deal(Aggregate):
             "owner": owner,
             "expected_close_on": expected_close_on,
         }
-        cleaned = {
-            field: _CLEANERS[field](value) for field, value in given.items() if value is not UNSET
-        }
+        cleaned = {field: _CLEANERS[field](value) for field, value in given.items() if value is not UNSET}
         changes = {f: v for f, v in cleaned.items() if getattr(self, f) != v}
         if changes:
             self._details_changed(changes=changes, meta=meta)
@@ -272,9 +268,7 @@ class Deal(Aggregate):
 
     def _require_own(self, pipeline: Pipeline) -> None:
         if pipeline.id != self.pipeline_id:
-            raise InvalidValue(
-                f"pipeline {pipeline.id} is not the deal's pipeline {self.pipeline_id}"
-            )
+            raise InvalidValue(f"pipeline {pipeline.id} is not the deal's pipeline {self.pipeline_id}")
 
     def _require_open(self) -> None:
         if self.is_closed:
@@ -284,8 +278,7 @@ class Deal(Aggregate):
         """Time only moves forward: a deal cannot leave a stage before it entered it."""
         if at < self.entered_stage_at:
             raise InvalidValue(
-                f"{at.isoformat()} is before the deal entered its stage "
-                f"({self.entered_stage_at.isoformat()})"
+                f"{at.isoformat()} is before the deal entered its stage ({self.entered_stage_at.isoformat()})"
             )
         return (at - self.entered_stage_at).total_seconds()
 

@@ -153,18 +153,14 @@ class Pipeline(Aggregate):
             return
         new = list(self._stages)
         new[index] = Stage(key, new[index].name, value)
-        self._stage_probability_changed(
-            key=key, probability=value, stages=_as_dicts(new), meta=meta
-        )
+        self._stage_probability_changed(key=key, probability=value, stages=_as_dicts(new), meta=meta)
 
     def reorder(self, keys: Sequence[str], meta: Meta) -> None:
         """``keys`` must name every current stage exactly once."""
         wanted = list(keys)
         current = self.stage_keys
         if len(wanted) != len(current) or set(wanted) != set(current):
-            raise InvalidValue(
-                f"a new order must name each stage exactly once: {', '.join(current)}"
-            )
+            raise InvalidValue(f"a new order must name each stage exactly once: {', '.join(current)}")
         if wanted == current:
             return
         by_key = {s.key: s for s in self._stages}

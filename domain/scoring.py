@@ -19,9 +19,7 @@ INTERACTION_TYPES = frozenset(
     }
 )
 
-DEFAULT_POINTS: Mapping[str, int] = MappingProxyType(
-    {"email_opened": 10, "page_visited": 20, "content_downloaded": 40}
-)
+DEFAULT_POINTS: Mapping[str, int] = MappingProxyType({"email_opened": 10, "page_visited": 20, "content_downloaded": 40})
 
 
 @dataclass(frozen=True)

@@ -59,27 +59,16 @@ class Segment:
         stages = _texts("lifecycle_stages", self.lifecycle_stages, lower=False)
         unknown = [s for s in stages if s not in LIFECYCLE_STAGES]
         if unknown:
-            raise InvalidValue(
-                f"unknown lifecycle stage(s) {', '.join(unknown)}; "
-                f"one of {', '.join(LIFECYCLE_STAGES)}"
-            )
+            raise InvalidValue(f"unknown lifecycle stage(s) {', '.join(unknown)}; one of {', '.join(LIFECYCLE_STAGES)}")
         set_(self, "lifecycle_stages", stages)
         for name in _SCORES:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise InvalidValue(f"{name} must be a whole number or null, got {value!r}")
-        if (
-            self.min_score is not None
-            and self.max_score is not None
-            and self.min_score > self.max_score
-        ):
-            raise InvalidValue(
-                f"min_score {self.min_score} is above max_score {self.max_score}"
-            )
+        if self.min_score is not None and self.max_score is not None and self.min_score > self.max_score:
+            raise InvalidValue(f"min_score {self.min_score} is above max_score {self.max_score}")
         if not isinstance(self.consent_required, bool):
-            raise InvalidValue(
-                f"consent_required must be true or false, got {self.consent_required!r}"
-            )
+            raise InvalidValue(f"consent_required must be true or false, got {self.consent_required!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Segment:
@@ -90,8 +79,7 @@ class Segment:
         unknown = set(data) - known
         if unknown:
             raise InvalidValue(
-                f"unknown segment field(s) {', '.join(sorted(map(str, unknown)))}; "
-                f"known: {', '.join(sorted(known))}"
+                f"unknown segment field(s) {', '.join(sorted(map(str, unknown)))}; known: {', '.join(sorted(known))}"
             )
         values: dict[str, Any] = dict(data)
         for name in _TEXT_LISTS:

@@ -29,9 +29,7 @@ class SlaTarget:
             value = getattr(self, name)
             # bool is an int subclass; True seconds is a bug, not a target
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"{name} must be a positive whole number of seconds, not {value!r}"
-                )
+                raise ValueError(f"{name} must be a positive whole number of seconds, not {value!r}")
         if self.first_response_seconds > self.resolution_seconds:
             raise ValueError(
                 "the first-response target cannot be later than the resolution target "
@@ -70,9 +68,7 @@ class SlaPolicy:
             )
         for priority, target in self.targets.items():
             if not isinstance(target, SlaTarget):
-                raise ValueError(
-                    f"the target for {priority!r} must be an SlaTarget, not {target!r}"
-                )
+                raise ValueError(f"the target for {priority!r} must be an SlaTarget, not {target!r}")
         window = self.reopen_window_seconds
         if not isinstance(window, int) or isinstance(window, bool) or window < 0:
             raise ValueError(f"reopen_window_seconds must be a whole number >= 0, not {window!r}")
@@ -98,9 +94,7 @@ class SlaPolicy:
         try:
             return self.targets[priority]
         except KeyError:
-            raise ValueError(
-                f"unknown priority {priority!r}; one of {', '.join(PRIORITIES)}"
-            ) from None
+            raise ValueError(f"unknown priority {priority!r}; one of {', '.join(PRIORITIES)}") from None
 
     def first_response_due(self, priority: str, opened_at: datetime) -> datetime:
         return opened_at + timedelta(seconds=self.target(priority).first_response_seconds)

@@ -70,8 +70,21 @@ def schema_for(event_type: str) -> dict[str, Any]:
         "title": event_type,
         "description": _description(cls),
         "type": "object",
-        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
-                     "sequence", "position", "actor", "correlationid", "causationid"],
+        "required": [
+            "specversion",
+            "id",
+            "source",
+            "type",
+            "subject",
+            "time",
+            "datacontenttype",
+            "data",
+            "sequence",
+            "position",
+            "actor",
+            "correlationid",
+            "causationid",
+        ],
         "properties": {
             "specversion": {"const": "1.0"},
             "id": {"type": "string", "format": "uuid"},
@@ -93,9 +106,8 @@ def schema_for(event_type: str) -> dict[str, Any]:
 def rendered() -> dict[str, str]:
     """File name → content, for every event type."""
     return {
-        f"{event_type}.json": json.dumps(
-            {k: v for k, v in schema_for(event_type).items() if v is not None}, indent=2
-        ) + "\n"
+        f"{event_type}.json": json.dumps({k: v for k, v in schema_for(event_type).items() if v is not None}, indent=2)
+        + "\n"
         for event_type in sorted(EVENT_TYPES)
     }
 

@@ -17,15 +17,23 @@ CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
 
 #: Fields of a stored event that the envelope carries outside ``data``.
-_ENVELOPE_FIELDS = frozenset(
-    {"originator_id", "originator_version", "originator_topic", "timestamp", "meta"}
-)
+_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta"})
 #: Event ids are derived from (aggregate id, version): a republished event keeps its id.
 _EVENT_ID_NAMESPACE = UUID("6f1c7c8e-3a0b-4f43-9d47-6d3f4f0c2b11")
 
 _REQUIRED = (
-    "specversion", "id", "source", "type", "subject", "time", "data",
-    "sequence", "position", "actor", "correlationid", "causationid",
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "data",
+    "sequence",
+    "position",
+    "actor",
+    "correlationid",
+    "causationid",
 )
 
 

@@ -111,9 +111,7 @@ class KafkaSource:
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         return [
-            Record(tp.topic, tp.partition, r.offset, r.key, r.value)
-            for tp, records in batches.items()
-            for r in records
+            Record(tp.topic, tp.partition, r.offset, r.key, r.value) for tp, records in batches.items() for r in records
         ]
 
     def caught_up(self) -> bool:

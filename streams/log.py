@@ -32,19 +32,13 @@ class NotificationLogSource:
         records = []
         for notification in notifications:
             envelope = from_domain_event(self._store.mapper.to_domain_event(notification), notification.id)
-            records.append(
-                Record("log", 0, notification.id, envelope.subject.encode(), envelope.to_json())
-            )
+            records.append(Record("log", 0, notification.id, envelope.subject.encode(), envelope.to_json()))
         if records:
             self._after = records[-1].offset
         return records
 
     def _select(self, limit: int) -> list[Any]:
-        return list(
-            self._store.recorder.select_notifications(
-                start=self._after, limit=limit, inclusive_of_start=False
-            )
-        )
+        return list(self._store.recorder.select_notifications(start=self._after, limit=limit, inclusive_of_start=False))
 
     def caught_up(self) -> bool:
         return self._after >= (self._store.recorder.max_notification_id() or 0)

@@ -47,9 +47,7 @@ class Relay:
         )
         if not notifications:
             return 0
-        envelopes = [
-            from_domain_event(self._store.mapper.to_domain_event(n), n.id) for n in notifications
-        ]
+        envelopes = [from_domain_event(self._store.mapper.to_domain_event(n), n.id) for n in notifications]
         self._publisher.publish(envelopes)
         last = notifications[-1].id
         self._tracking.insert_tracking(Tracking(RELAY_NAME, last))

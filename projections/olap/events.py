@@ -86,5 +86,3 @@ def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:
 
 def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
-
-

@@ -15,32 +15,48 @@ from streams.envelope import Envelope, format_time
 TABLE = "contacts"
 
 COLUMNS = (
-    "id", "name", "email", "phone", "company", "title", "tags", "owner", "lifecycle_stage",
-    "lead_score", "account_id", "consented", "merged_into", "erased",
-    "created_at", "updated_at", "last_interaction_at", "version", "position",
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "tags",
+    "owner",
+    "lifecycle_stage",
+    "lead_score",
+    "account_id",
+    "consented",
+    "merged_into",
+    "erased",
+    "created_at",
+    "updated_at",
+    "last_interaction_at",
+    "version",
+    "position",
 )
 
 
 def ddl(types: dict[str, str]) -> list[str]:
     return [
         f"""CREATE TABLE IF NOT EXISTS contacts (
-            id {types['uuid']} PRIMARY KEY,
+            id {types["uuid"]} PRIMARY KEY,
             name TEXT,
             email TEXT,
             phone TEXT,
             company TEXT,
             title TEXT,
-            tags {types['json']} NOT NULL,
+            tags {types["json"]} NOT NULL,
             owner TEXT,
             lifecycle_stage TEXT NOT NULL,
             lead_score INTEGER NOT NULL,
-            account_id {types['uuid']},
+            account_id {types["uuid"]},
             consented BOOLEAN NOT NULL,
-            merged_into {types['uuid']},
+            merged_into {types["uuid"]},
             erased BOOLEAN NOT NULL,
-            created_at {types['ts']} NOT NULL,
-            updated_at {types['ts']} NOT NULL,
-            last_interaction_at {types['ts']},
+            created_at {types["ts"]} NOT NULL,
+            updated_at {types["ts"]} NOT NULL,
+            last_interaction_at {types["ts"]},
             version INTEGER NOT NULL,
             position BIGINT NOT NULL
         )""",

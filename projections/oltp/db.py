@@ -72,9 +72,7 @@ class OltpDatabase:
         if self._pool is None:
             from psycopg_pool import ConnectionPool
 
-            self._pool = ConnectionPool(
-                self.dsn, min_size=1, max_size=8, kwargs={"autocommit": True}, open=True
-            )
+            self._pool = ConnectionPool(self.dsn, min_size=1, max_size=8, kwargs={"autocommit": True}, open=True)
         with self._pool.connection() as conn:
             yield conn
 

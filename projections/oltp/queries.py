@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from projections.oltp.contacts import COLUMNS
 from projections.oltp import schema
+from projections.oltp.contacts import COLUMNS
 from projections.oltp.db import OltpDatabase
 
 

@@ -41,13 +41,13 @@ class OltpWriter:
         ph = self.db.ph
         inserts = [p for p in patches if p.creates]
         if inserts:
-            cols = contacts.COLUMNS
-            updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+            columns = contacts.COLUMNS
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
             sql = (
-                f"INSERT INTO contacts ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))}) "
+                f"INSERT INTO contacts ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))}) "
                 f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE contacts.version < excluded.version"
             )
-            self.db.executemany(conn, sql, [self._row(p, cols) for p in inserts])
+            self.db.executemany(conn, sql, [self._row(p, columns) for p in inserts])
         # Patches that change an existing row, grouped by the columns they set so that
         # each group is one statement executed for many rows.
         groups: dict[tuple[str, ...], list[contacts.ContactPatch]] = defaultdict(list)
@@ -58,8 +58,7 @@ class OltpWriter:
             sets = ", ".join(f"{c} = {ph}" for c in (*cols, "version", "position"))
             sql = f"UPDATE contacts SET {sets} WHERE id = {ph} AND version < {ph}"
             rows = [
-                (*(self._value(c, p.values[c]) for c in cols), p.version, p.position, p.id, p.version)
-                for p in group
+                (*(self._value(c, p.values[c]) for c in cols), p.version, p.position, p.id, p.version) for p in group
             ]
             self.db.executemany(conn, sql, rows)
 

@@ -60,12 +60,12 @@ def test_demo_fills_a_fresh_embedded_store_and_prints_the_dashboards(tmp_path):
     assert read.execute("SELECT count(*), sum(version) FROM contacts").fetchone() == (40, contact_events)
     olap = duckdb.connect(str(data / "analytics.duckdb"), read_only=True)
     assert olap.execute("SELECT count(*) FROM events").fetchone() == (events,)
-    assert olap.execute("SELECT count(DISTINCT subject) FROM events WHERE aggregate_type = 'contact'").fetchone() == (40,)
+    assert olap.execute("SELECT count(DISTINCT subject) FROM events WHERE aggregate_type = 'contact'").fetchone() == (
+        40,
+    )
     # Scores agree between the two read models.
     top = read.execute("SELECT id, lead_score FROM contacts ORDER BY lead_score DESC LIMIT 1").fetchone()
-    olap_top = olap.execute(
-        "SELECT max(lead_score) FROM events WHERE subject = ?", [top[0]]
-    ).fetchone()[0]
+    olap_top = olap.execute("SELECT max(lead_score) FROM events WHERE subject = ?", [top[0]]).fetchone()[0]
     assert olap_top == top[1]
     # The warehouse holds no names or emails.
     assert olap.execute("SELECT count(*) FROM events WHERE data LIKE '%@%'").fetchone() == (0,)
@@ -105,8 +105,12 @@ def serve_env(request, tmp_path) -> dict[str, str]:
 def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path, serve_env):
     port = free_port()
     server = subprocess.Popen(
-        [CRM, "serve", "--port", str(port)], env=serve_env, cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [CRM, "serve", "--port", str(port)],
+        env=serve_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

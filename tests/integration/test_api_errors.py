@@ -42,16 +42,40 @@ def assert_problem(answer, status: int, code: str) -> dict:
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "code"),
     [
-        ("post", "/v1/contacts", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "validation_error"),
+        (
+            "post",
+            "/v1/contacts",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            422,
+            "validation_error",
+        ),
         ("post", "/v1/contacts", {"json": {"email": "a@b.example"}}, 422, "validation_error"),
         ("post", "/v1/contacts", {"json": {"name": "Ada", "email": "not-an-email"}}, 422, "validation_error"),
         ("post", "/v1/contacts", {"json": {"name": "Ada", "shoe_size": 9}}, 422, "validation_error"),
         ("post", "/v1/contacts/{id}/interactions", {"json": {"type": "telepathy"}}, 422, "validation_error"),
-        ("post", "/v1/contacts/{id}/interactions", {"json": {"type": "call", "occurred_at": "2026-01-01T10:00:00"}}, 422, "validation_error"),
+        (
+            "post",
+            "/v1/contacts/{id}/interactions",
+            {"json": {"type": "call", "occurred_at": "2026-01-01T10:00:00"}},
+            422,
+            "validation_error",
+        ),
         ("patch", "/v1/contacts/{id}", {"json": {}}, 422, "validation_error"),
         ("patch", "/v1/contacts/{id}", {"json": {"name": None}}, 422, "validation_error"),
-        ("patch", "/v1/contacts/{id}", {"json": {"owner": "x"}, "headers": {"If-Match": '"7"'}}, 409, "concurrency_conflict"),
-        ("patch", "/v1/contacts/{id}", {"json": {"owner": "x"}, "headers": {"If-Match": "yesterday"}}, 422, "validation_error"),
+        (
+            "patch",
+            "/v1/contacts/{id}",
+            {"json": {"owner": "x"}, "headers": {"If-Match": '"7"'}},
+            409,
+            "concurrency_conflict",
+        ),
+        (
+            "patch",
+            "/v1/contacts/{id}",
+            {"json": {"owner": "x"}, "headers": {"If-Match": "yesterday"}},
+            422,
+            "validation_error",
+        ),
         ("patch", "/v1/contacts/00000000-0000-0000-0000-000000000001", {"json": {"owner": "x"}}, 404, "not_found"),
         ("post", "/v1/contacts/not-a-uuid/interactions", {"json": {"type": "call"}}, 422, "validation_error"),
         ("get", "/v1/contacts/00000000-0000-0000-0000-000000000001", {}, 404, "not_found"),
@@ -59,7 +83,9 @@ def assert_problem(answer, status: int, code: str) -> dict:
         ("delete", "/v1/contacts", {}, 405, "method_not_allowed"),
     ],
 )
-def test_bad_requests_get_a_problem_and_record_nothing(embedded, client, contact_id, method, path, kwargs, status, code):
+def test_bad_requests_get_a_problem_and_record_nothing(
+    embedded, client, contact_id, method, path, kwargs, status, code
+):
     before = recorded(embedded)
     answer = client.request(method.upper(), path.format(id=contact_id), **kwargs)
     assert_problem(answer, status, code)
@@ -79,8 +105,9 @@ def test_with_api_keys_a_command_needs_a_known_key_and_records_its_principal(emb
     wrong = client.post("/v1/contacts", json={"name": "Ada"}, headers={"Authorization": "Bearer nope"})
     assert_problem(wrong, 401, "unauthorized")
     assert recorded(embedded) == 0
-    ok = client.post("/v1/contacts", json={"name": "Ada"},
-                     headers={"Authorization": "Bearer s3cret", "X-Actor": "mallory"})
+    ok = client.post(
+        "/v1/contacts", json={"name": "Ada"}, headers={"Authorization": "Bearer s3cret", "X-Actor": "mallory"}
+    )
     assert ok.status_code == 201
     [notification] = embedded.store.recorder.select_notifications(start=1, limit=1)
     assert embedded.store.mapper.to_domain_event(notification).meta.actor == "alice"

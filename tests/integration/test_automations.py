@@ -32,8 +32,13 @@ def crm(production_settings):
 def all_published(crm: Container) -> list:
     """Every record on every topic, decoded."""
     topics = [crm.topic_for(a) for a in ("contact", "case", "deal")]
-    consumer = KafkaConsumer(*topics, bootstrap_servers=crm.settings.kafka_bootstrap, group_id=None,
-                             auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=crm.settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     records, quiet = [], 0
     while quiet < 3:
         batch = consumer.poll(timeout_ms=500)
@@ -88,8 +93,11 @@ def test_every_automation_reacts_once_with_the_trigger_as_causation(crm):
 
     # Score threshold: marketing-qualified, and a follow-up task for the owner, caused by
     # the interaction that crossed the threshold.
-    [qualified] = [e for e in caused("crm.contact.lifecycle_stage_changed.v1", contact)
-                   if e["data"]["to_stage"] == "marketing_qualified"]
+    [qualified] = [
+        e
+        for e in caused("crm.contact.lifecycle_stage_changed.v1", contact)
+        if e["data"]["to_stage"] == "marketing_qualified"
+    ]
     trigger = by_id[qualified["causationid"]]
     assert (trigger["type"], trigger["data"]["lead_score"]) == ("crm.contact.interaction_recorded.v1", 80)
     assert qualified["correlationid"] == "corr-auto"
@@ -108,8 +116,9 @@ def test_every_automation_reacts_once_with_the_trigger_as_causation(crm):
         assert by_id[assigned["causationid"]]["type"] == "crm.case.opened.v1"
 
     # Won deal: the contact becomes a customer.
-    [customer] = [e for e in caused("crm.contact.lifecycle_stage_changed.v1", contact)
-                  if e["data"]["to_stage"] == "customer"]
+    [customer] = [
+        e for e in caused("crm.contact.lifecycle_stage_changed.v1", contact) if e["data"]["to_stage"] == "customer"
+    ]
     assert by_id[customer["causationid"]]["type"] == "crm.deal.won.v1"
 
     # SLA: the watcher records the breaches of the late case, each escalates its priority.
@@ -125,8 +134,9 @@ def test_every_automation_reacts_once_with_the_trigger_as_causation(crm):
     producer = KafkaProducer(bootstrap_servers=crm.settings.kafka_bootstrap)
     triggers = [by_id[e["causationid"]] for e in automated if e["causationid"] in by_id]
     for t in triggers:
-        producer.send(crm.topic_for(t["source"].rsplit("/", 1)[1]), key=t["subject"].encode(),
-                      value=json.dumps(t).encode()).get(timeout=30)
+        producer.send(
+            crm.topic_for(t["source"].rsplit("/", 1)[1]), key=t["subject"].encode(), value=json.dumps(t).encode()
+        ).get(timeout=30)
     producer.close()
     again = runner.run_until_idle(timeout=1.0)
     assert again == len(triggers)

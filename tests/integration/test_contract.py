@@ -14,7 +14,9 @@ def test_real_envelopes_validate_against_the_published_schemas(embedded):
     schemas = {p.name.removesuffix(".json"): json.loads(p.read_text()) for p in contract.SCHEMA_DIR.glob("*.json")}
     seen = set()
     for notification in embedded.store.recorder.select_notifications(start=1, limit=100_000):
-        envelope = json.loads(from_domain_event(embedded.store.mapper.to_domain_event(notification), notification.id).to_json())
+        envelope = json.loads(
+            from_domain_event(embedded.store.mapper.to_domain_event(notification), notification.id).to_json()
+        )
         jsonschema.validate(envelope, schemas[envelope["type"]])
         seen.add(envelope["type"])
     assert len(seen) >= 20  # the story exercises most of the contract

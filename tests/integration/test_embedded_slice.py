@@ -16,11 +16,16 @@ def test_embedded_mode_projects_the_same_envelopes_into_sqlite_and_duckdb(embedd
     client = TestClient(create_app(embedded))
     for cid, version in expected.versions.items():
         row = client.get(f"/v1/contacts/{cid}").json()
-        assert (row["version"], row["lead_score"], row["owner"]) == (version, expected.scores[cid], expected.owners[cid])
+        assert (row["version"], row["lead_score"], row["owner"]) == (
+            version,
+            expected.scores[cid],
+            expected.owners[cid],
+        )
 
     olap = embedded.olap.cursor()
     assert olap.execute("SELECT count(*), max(position) FROM events").fetchone() == (
-        expected.events, expected.last_position,
+        expected.events,
+        expected.last_position,
     )
     positions = olap.execute("SELECT source, partition, position FROM projection_positions").fetchall()
     assert positions == [("log", 0, expected.last_position)]

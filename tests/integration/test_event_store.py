@@ -29,14 +29,26 @@ def test_a_contact_created_before_accounts_existed_is_read_back_as_the_current_v
     v1_state = {
         "timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-05T09:00:00+00:00"},
         "originator_topic": "crm.contact",
-        "name": "Ada", "email": None, "phone": None, "company": None, "title": None,
-        "tags": ["early"], "owner": "ana", "lifecycle_stage": "lead",
+        "name": "Ada",
+        "email": None,
+        "phone": None,
+        "company": None,
+        "title": None,
+        "tags": ["early"],
+        "owner": "ana",
+        "lifecycle_stage": "lead",
         "meta": {"_type_": "meta", "_data_": {"actor": "ana", "correlation_id": "c", "causation_id": "c"}},
     }
-    embedded.store.recorder.insert_events([
-        StoredEvent(originator_id=contact_id, originator_version=1, topic="crm.contact.created.v1",
-                    state=json.dumps(v1_state).encode())
-    ])
+    embedded.store.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=contact_id,
+                originator_version=1,
+                topic="crm.contact.created.v1",
+                state=json.dumps(v1_state).encode(),
+            )
+        ]
+    )
     contact = embedded.store.repository.get(contact_id)
     assert (contact.name, contact.account_id, contact.tags) == ("Ada", None, ["early"])
     [notification] = embedded.store.recorder.select_notifications(start=1, limit=1)

@@ -38,18 +38,32 @@ def new_contact(client, **fields) -> str:
 
 
 def new_pipeline(client) -> str:
-    body = {"name": "New business", "stages": [
-        {"key": "qualify", "name": "Qualify", "probability": 0.1},
-        {"key": "proposal", "name": "Proposal", "probability": 0.5},
-        {"key": "negotiate", "name": "Negotiation", "probability": 0.8},
-    ]}
+    body = {
+        "name": "New business",
+        "stages": [
+            {"key": "qualify", "name": "Qualify", "probability": 0.1},
+            {"key": "proposal", "name": "Proposal", "probability": 0.5},
+            {"key": "negotiate", "name": "Negotiation", "probability": 0.8},
+        ],
+    }
     return ok(client.post("/v1/pipelines", json=body), 201)["id"]
 
 
 def test_a_deal_moves_only_through_its_pipeline_and_closes_by_its_rules(embedded, client):
     pipeline, contact = new_pipeline(client), new_contact(client)
-    deal = ok(client.post("/v1/deals", json={"pipeline_id": pipeline, "title": "50 seats", "contact_id": contact,
-                                             "amount": "12000.00", "currency": "eur"}), 201)
+    deal = ok(
+        client.post(
+            "/v1/deals",
+            json={
+                "pipeline_id": pipeline,
+                "title": "50 seats",
+                "contact_id": contact,
+                "amount": "12000.00",
+                "currency": "eur",
+            },
+        ),
+        201,
+    )
     assert (deal["stage"], deal["status"], deal["probability"]) == ("qualify", "open", 0.1)
     did = deal["id"]
     refused(client.post(f"/v1/deals/{did}/stage", json={"stage": "closing"}), 409, "unknown_stage")
@@ -74,13 +88,18 @@ def test_a_deal_needs_exactly_one_party_and_an_existing_pipeline(client):
     pipeline = new_pipeline(client)
     refused(client.post("/v1/deals", json={"pipeline_id": pipeline, "title": "x"}), 422, "validation_error")
     missing = "00000000-0000-0000-0000-0000000000aa"
-    refused(client.post("/v1/deals", json={"pipeline_id": missing, "title": "x", "contact_id": new_contact(client)}),
-            404, "not_found")
+    refused(
+        client.post("/v1/deals", json={"pipeline_id": missing, "title": "x", "contact_id": new_contact(client)}),
+        404,
+        "not_found",
+    )
 
 
 def test_a_case_lives_from_new_to_closed_and_a_closed_case_never_reopens(embedded, client):
     contact = new_contact(client)
-    case = ok(client.post("/v1/cases", json={"contact_id": contact, "subject": "Cannot log in", "priority": "high"}), 201)
+    case = ok(
+        client.post("/v1/cases", json={"contact_id": contact, "subject": "Cannot log in", "priority": "high"}), 201
+    )
     cid = case["id"]
     assert case["status"] == "new"
     opened = datetime.fromisoformat(case["first_response_due"]) - timedelta(hours=4)
@@ -125,9 +144,13 @@ def test_a_merged_contact_is_read_only_and_points_at_the_survivor(client):
 def test_lifecycle_consent_and_account_membership(client):
     contact = new_contact(client)
     assert ok(client.post(f"/v1/contacts/{contact}/lifecycle", json={"stage": "lead"}))["lifecycle_stage"] == "lead"
-    refused(client.post(f"/v1/contacts/{contact}/lifecycle", json={"stage": "churned"}), 409, "invalid_lifecycle_transition")
+    refused(
+        client.post(f"/v1/contacts/{contact}/lifecycle", json={"stage": "churned"}), 409, "invalid_lifecycle_transition"
+    )
     ok(client.patch(f"/v1/contacts/{contact}", json={"consent": {"given": True, "source": "web form"}}))
-    account = ok(client.post("/v1/accounts", json={"name": "Analytical Engines", "domain": "Engines.example"}), 201)["id"]
+    account = ok(client.post("/v1/accounts", json={"name": "Analytical Engines", "domain": "Engines.example"}), 201)[
+        "id"
+    ]
     ok(client.post(f"/v1/accounts/{account}/contacts", json={"contact_id": contact}))
     refused(client.delete(f"/v1/accounts/{account}/contacts/{new_contact(client)}"), 409, "not_a_member")
 
@@ -137,19 +160,29 @@ def test_campaign_response_is_also_an_interaction_carrying_the_campaign_id(embed
     outside = new_contact(client, tags=["vip"])
     for cid in (inside, outside):
         ok(client.patch(f"/v1/contacts/{cid}", json={"consent": {"given": True, "source": "form"}}))
-    campaign = ok(client.post("/v1/campaigns", json={"name": "Spring webinar", "channel": "email",
-                                                     "audience": {"tags_any": ["webinar"]}}), 201)["id"]
+    campaign = ok(
+        client.post(
+            "/v1/campaigns", json={"name": "Spring webinar", "channel": "email", "audience": {"tags_any": ["webinar"]}}
+        ),
+        201,
+    )["id"]
     refused(client.post(f"/v1/campaigns/{campaign}/sends", json={"contact_ids": [inside]}), 409, "campaign_not_running")
     ok(client.post(f"/v1/campaigns/{campaign}/launch"))
     sent = ok(client.post(f"/v1/campaigns/{campaign}/sends", json={"contact_ids": [inside, outside]}))
     assert (sent["sent"], sent["skipped"]) == (1, [outside])
-    refused(client.post(f"/v1/campaigns/{campaign}/responses", json={"contact_id": outside, "response": "opened"}),
-            409, "not_in_campaign")
+    refused(
+        client.post(f"/v1/campaigns/{campaign}/responses", json={"contact_id": outside, "response": "opened"}),
+        409,
+        "not_in_campaign",
+    )
     ok(client.post(f"/v1/campaigns/{campaign}/responses", json={"contact_id": inside, "response": "opened"}), 201)
     contact = embedded.store.repository.get(UUID(inside))
     assert contact.lead_score == 10
-    [notification] = [n for n in embedded.store.recorder.select_notifications(start=1, limit=1000)
-                      if n.topic == "crm.contact.interaction_recorded.v1"]
+    [notification] = [
+        n
+        for n in embedded.store.recorder.select_notifications(start=1, limit=1000)
+        if n.topic == "crm.contact.interaction_recorded.v1"
+    ]
     event = embedded.store.mapper.to_domain_event(notification)
     assert event.details == {"campaign_id": campaign, "response": "opened"}
     assert event.interaction_type == "email_opened"
@@ -164,8 +197,12 @@ def test_a_repeated_command_with_the_same_idempotency_key_returns_the_first_answ
     assert again.headers["Idempotent-Replayed"] == "true"
     assert recorded(embedded) == count
     cid = first.json()["id"]
-    scored = client.post(f"/v1/contacts/{cid}/interactions", json={"type": "page_visited"}, headers={"Idempotency-Key": "k2"})
-    repeat = client.post(f"/v1/contacts/{cid}/interactions", json={"type": "page_visited"}, headers={"Idempotency-Key": "k2"})
+    scored = client.post(
+        f"/v1/contacts/{cid}/interactions", json={"type": "page_visited"}, headers={"Idempotency-Key": "k2"}
+    )
+    repeat = client.post(
+        f"/v1/contacts/{cid}/interactions", json={"type": "page_visited"}, headers={"Idempotency-Key": "k2"}
+    )
     assert repeat.json() == scored.json() and repeat.json()["lead_score"] == 20
     refused(client.post("/v1/contacts", json={"name": "Bob"}, headers=headers), 422, "idempotency_key_reused")
     assert embedded.store.repository.get(UUID(cid)).lead_score == 20

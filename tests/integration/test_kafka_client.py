@@ -32,8 +32,11 @@ def test_idempotent_producer_consumer_group_and_committed_offsets(kafka_bootstra
         producer.close()
 
         first = KafkaConsumer(
-            topic, bootstrap_servers=kafka_bootstrap, group_id=group,
-            enable_auto_commit=False, auto_offset_reset="earliest",
+            topic,
+            bootstrap_servers=kafka_bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
         )
         seen = []
         for _ in range(30):
@@ -48,8 +51,11 @@ def test_idempotent_producer_consumer_group_and_committed_offsets(kafka_bootstra
 
         # A new member of the same group resumes from the committed offset.
         second = KafkaConsumer(
-            topic, bootstrap_servers=kafka_bootstrap, group_id=group,
-            enable_auto_commit=False, auto_offset_reset="earliest",
+            topic,
+            bootstrap_servers=kafka_bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
         )
         rest = []
         for _ in range(30):

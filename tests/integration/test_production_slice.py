@@ -15,8 +15,9 @@ from tests.integration.slice import drive
 
 
 def read_topic(bootstrap: str, topic: str, expected: int) -> list:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+    )
     records = []
     for _ in range(60):
         for batch in consumer.poll(timeout_ms=500).values():
@@ -65,13 +66,19 @@ def test_contacts_flow_through_kafka_into_both_read_models(production):
         got = client.get(f"/v1/contacts/{cid}")
         assert got.status_code == 200, got.text
         row = got.json()
-        assert (row["version"], row["lead_score"], row["owner"]) == (version, expected.scores[cid], expected.owners[cid])
+        assert (row["version"], row["lead_score"], row["owner"]) == (
+            version,
+            expected.scores[cid],
+            expected.owners[cid],
+        )
         assert row["tags"] == ["trial"]
         assert got.headers["ETag"] == f'"{version}"'
 
     # The DuckDB facts agree with the events, one row each.
     olap = production.olap.cursor()
-    rows = olap.execute("SELECT subject, sequence, type, points, lead_score FROM events ORDER BY subject, sequence").fetchall()
+    rows = olap.execute(
+        "SELECT subject, sequence, type, points, lead_score FROM events ORDER BY subject, sequence"
+    ).fetchall()
     assert len(rows) == expected.events
     for subject, events in by_key.items():
         mine = [r for r in rows if r[0] == UUID(subject)]

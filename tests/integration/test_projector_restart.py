@@ -23,9 +23,7 @@ def record_activity(container, contacts: int, interactions: int) -> dict[str, in
     for n in range(contacts):
         result = container.commands.execute(CreateContact(name=f"Person {n}"), META)
         for _ in range(interactions):
-            result = container.commands.execute(
-                RecordInteraction(result.id, "page_visited", datetime.now(UTC)), META
-            )
+            result = container.commands.execute(RecordInteraction(result.id, "page_visited", datetime.now(UTC)), META)
         versions[str(result.id)] = result.version
     return versions
 
@@ -74,9 +72,11 @@ def test_projector_killed_mid_stream_resumes_with_no_duplicate_and_no_gap(produc
     assert resumed == total - committed
 
     if projection == "olap":
-        rows = production.olap.cursor().execute(
-            "SELECT subject::VARCHAR, list(sequence ORDER BY sequence) FROM events GROUP BY subject"
-        ).fetchall()
+        rows = (
+            production.olap.cursor()
+            .execute("SELECT subject::VARCHAR, list(sequence ORDER BY sequence) FROM events GROUP BY subject")
+            .fetchall()
+        )
         assert dict(rows) == {s: list(range(1, v + 1)) for s, v in versions.items()}
     else:
         with production.oltp.reading() as conn:

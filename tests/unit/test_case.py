@@ -33,16 +33,18 @@ def at(hours: float = 0, **delta: float) -> datetime:
 
 def recorded(case: Case) -> list[tuple[type, dict[str, Any]]]:
     """The events recorded since the last collection, as (class, payload) pairs."""
-    return [
-        (type(e), {k: v for k, v in e.__dict__.items() if k not in _ENVELOPE})
-        for e in case.collect_events()
-    ]
+    return [(type(e), {k: v for k, v in e.__dict__.items() if k not in _ENVELOPE}) for e in case.collect_events()]
 
 
 def new_case(priority: str = "normal", policy: SlaPolicy = POLICY) -> Case:
     case = Case.open(
-        contact_id=CONTACT, subject="Printer on fire", priority=priority, channel="email",
-        policy=policy, at=T0, meta=META,
+        contact_id=CONTACT,
+        subject="Printer on fire",
+        priority=priority,
+        channel="email",
+        policy=policy,
+        at=T0,
+        meta=META,
     )
     case.collect_events()
     return case
@@ -80,8 +82,11 @@ def closed_case() -> Case:
 
 def case_in(status: str) -> Case:
     return {
-        "new": new_case, "open": open_case, "pending": pending_case,
-        "resolved": resolved_case, "closed": closed_case,
+        "new": new_case,
+        "open": open_case,
+        "pending": pending_case,
+        "resolved": resolved_case,
+        "closed": closed_case,
     }[status]()
 
 
@@ -108,13 +113,14 @@ def test_priorities_are_ordered_and_channels_known():
 
 
 def test_policy_from_hours_equals_the_same_policy_in_seconds():
-    policy = SlaPolicy.from_hours(
-        {"urgent": (1, 4), "high": (4, 24), "normal": (8, 72), "low": (24, 168)}
-    )
+    policy = SlaPolicy.from_hours({"urgent": (1, 4), "high": (4, 24), "normal": (8, 72), "low": (24, 168)})
     assert policy == SlaPolicy()
-    assert SlaPolicy.from_hours(
-        {"urgent": (0.5, 2), "high": (1, 8), "normal": (2, 24), "low": (4, 48)}, reopen_window_hours=48
-    ).reopen_window_seconds == 48 * 3600
+    assert (
+        SlaPolicy.from_hours(
+            {"urgent": (0.5, 2), "high": (1, 8), "normal": (2, 24), "low": (4, 48)}, reopen_window_hours=48
+        ).reopen_window_seconds
+        == 48 * 3600
+    )
 
 
 def test_policy_keeps_its_own_copy_of_the_targets():
@@ -182,21 +188,29 @@ def test_policy_refuses_an_unknown_priority_when_computing_a_deadline():
     ("priority", "first_response_hours", "resolution_hours"),
     [("urgent", 1, 4), ("high", 4, 24), ("normal", 8, 72), ("low", 24, 168)],
 )
-def test_opened_case_is_new_with_deadlines_from_its_priority(
-    priority, first_response_hours, resolution_hours
-):
+def test_opened_case_is_new_with_deadlines_from_its_priority(priority, first_response_hours, resolution_hours):
     case = Case.open(
-        contact_id=CONTACT, subject="  Printer on fire ", priority=priority, channel="phone",
-        policy=POLICY, at=T0, meta=META,
+        contact_id=CONTACT,
+        subject="  Printer on fire ",
+        priority=priority,
+        channel="phone",
+        policy=POLICY,
+        at=T0,
+        meta=META,
     )
     assert recorded(case) == [
         (
             Case.Opened,
             {
-                "contact_id": CONTACT, "subject": "Printer on fire", "priority": priority,
-                "channel": "phone", "status": "new",
+                "contact_id": CONTACT,
+                "subject": "Printer on fire",
+                "priority": priority,
+                "channel": "phone",
+                "status": "new",
                 "first_response_due": at(first_response_hours),
-                "resolution_due": at(resolution_hours), "at": T0, "meta": META,
+                "resolution_due": at(resolution_hours),
+                "at": T0,
+                "meta": META,
             },
         )
     ]
@@ -209,9 +223,7 @@ def test_opened_case_is_new_with_deadlines_from_its_priority(
 
 
 def test_opening_follows_the_policy_given():
-    policy = SlaPolicy.from_hours(
-        {"urgent": (0.5, 2), "high": (1, 8), "normal": (2, 24), "low": (4, 48)}
-    )
+    policy = SlaPolicy.from_hours({"urgent": (0.5, 2), "high": (1, 8), "normal": (2, 24), "low": (4, 48)})
     case = new_case("high", policy)
     assert (case.first_response_due, case.resolution_due) == (at(1), at(8))
 
@@ -229,8 +241,13 @@ def test_opening_follows_the_policy_given():
 )
 def test_opening_refuses_malformed_values(fields):
     command = dict(
-        contact_id=CONTACT, subject="Printer on fire", priority="normal", channel="email",
-        policy=POLICY, at=T0, meta=META,
+        contact_id=CONTACT,
+        subject="Printer on fire",
+        priority="normal",
+        channel="email",
+        policy=POLICY,
+        at=T0,
+        meta=META,
     )
     with pytest.raises(InvalidValue) as refused:
         Case.open(**{**command, **fields})
@@ -284,9 +301,14 @@ def test_first_response_in_time_opens_the_case_and_meets_the_target():
         (
             Case.Responded,
             {
-                "agent": "sam", "responses": 1, "first_response": True,
-                "seconds_to_first_response": 1800.0, "first_response_met": True,
-                "status": "open", "at": at(minutes=30), "meta": META,
+                "agent": "sam",
+                "responses": 1,
+                "first_response": True,
+                "seconds_to_first_response": 1800.0,
+                "first_response_met": True,
+                "status": "open",
+                "at": at(minutes=30),
+                "meta": META,
             },
         )
     ]
@@ -316,9 +338,14 @@ def test_later_responses_count_but_carry_no_first_response_figures():
         (
             Case.Responded,
             {
-                "agent": "sam", "responses": 2, "first_response": False,
-                "seconds_to_first_response": None, "first_response_met": None,
-                "status": "open", "at": at(2), "meta": META,
+                "agent": "sam",
+                "responses": 2,
+                "first_response": False,
+                "seconds_to_first_response": None,
+                "first_response_met": None,
+                "status": "open",
+                "at": at(2),
+                "meta": META,
             },
         )
     ]
@@ -399,9 +426,13 @@ def test_resolving_at_the_first_contact_is_first_contact_resolution():
         (
             Case.Resolved,
             {
-                "resolution": "Replaced the toner", "seconds_to_resolution": 7200.0,
-                "resolution_met": True, "first_contact_resolution": True, "responses": 1,
-                "at": at(2), "meta": META,
+                "resolution": "Replaced the toner",
+                "seconds_to_resolution": 7200.0,
+                "resolution_met": True,
+                "first_contact_resolution": True,
+                "responses": 1,
+                "at": at(2),
+                "meta": META,
             },
         )
     ]
@@ -584,9 +615,13 @@ def test_changing_priority_recomputes_both_deadlines_from_opening():
         (
             Case.PriorityChanged,
             {
-                "priority": "urgent", "previous_priority": "normal",
-                "first_response_due": at(1), "resolution_due": at(4),
-                "reason": "VIP customer", "at": at(0.5), "meta": META,
+                "priority": "urgent",
+                "previous_priority": "normal",
+                "first_response_due": at(1),
+                "resolution_due": at(4),
+                "reason": "VIP customer",
+                "at": at(0.5),
+                "meta": META,
             },
         )
     ]
@@ -746,8 +781,10 @@ def test_breaches_due_lists_what_record_breach_would_record_now():
 
 def test_every_case_error_is_a_rule_violation_with_a_stable_code():
     codes = {
-        CaseClosed: "case_closed", CaseResolved: "case_resolved",
-        InvalidTransition: "invalid_transition", ReopenWindowExpired: "reopen_window_expired",
+        CaseClosed: "case_closed",
+        CaseResolved: "case_resolved",
+        InvalidTransition: "invalid_transition",
+        ReopenWindowExpired: "reopen_window_expired",
         SlaNotBreached: "sla_not_breached",
     }
     for error, code in codes.items():
@@ -757,11 +794,16 @@ def test_every_case_error_is_a_rule_violation_with_a_stable_code():
 
 def test_every_case_event_defines_its_own_topic():
     events = {
-        Case.Opened: "crm.case.opened.v1", Case.Assigned: "crm.case.assigned.v1",
-        Case.Responded: "crm.case.responded.v1", Case.PendingOnCustomer: "crm.case.pending.v1",
-        Case.CustomerReplied: "crm.case.customer_replied.v1", Case.Resolved: "crm.case.resolved.v1",
-        Case.Reopened: "crm.case.reopened.v1", Case.Closed: "crm.case.closed.v1",
-        Case.PriorityChanged: "crm.case.priority_changed.v1", Case.SlaBreached: "crm.case.sla_breached.v1",
+        Case.Opened: "crm.case.opened.v1",
+        Case.Assigned: "crm.case.assigned.v1",
+        Case.Responded: "crm.case.responded.v1",
+        Case.PendingOnCustomer: "crm.case.pending.v1",
+        Case.CustomerReplied: "crm.case.customer_replied.v1",
+        Case.Resolved: "crm.case.resolved.v1",
+        Case.Reopened: "crm.case.reopened.v1",
+        Case.Closed: "crm.case.closed.v1",
+        Case.PriorityChanged: "crm.case.priority_changed.v1",
+        Case.SlaBreached: "crm.case.sla_breached.v1",
     }
     for event_class, topic in events.items():
         # eventsourcing subclasses the declared class; the TOPIC lives on the one we wrote
@@ -772,7 +814,8 @@ def test_every_case_event_defines_its_own_topic():
     # the registry lists the classes with a versioned topic: exactly these, never the
     # unrecorded Created base eventsourcing insists on
     versioned = {
-        v for v in vars(Case).values()
+        v
+        for v in vars(Case).values()
         if isinstance(v, type) and issubclass(v, Case.Event) and len(getattr(v, "TOPIC", "").split(".")) == 4
     }
     assert versioned == set(events)
@@ -780,8 +823,13 @@ def test_every_case_event_defines_its_own_topic():
 
 def test_case_rebuilt_from_its_events_equals_the_live_one():
     live = Case.open(
-        contact_id=CONTACT, subject="Printer on fire", priority="low", channel="chat",
-        policy=POLICY, at=T0, meta=META,
+        contact_id=CONTACT,
+        subject="Printer on fire",
+        priority="low",
+        channel="chat",
+        policy=POLICY,
+        at=T0,
+        meta=META,
     )
     live.assign("sam", at(0.1), META)
     live.record_breach("first_response", at(25), META)

@@ -53,8 +53,13 @@ class CaseLife(RuleBasedStateMachine):
     @initialize(priority=st.sampled_from(PRIORITIES), channel=st.sampled_from(CHANNELS), policy=policies)
     def open_case(self, priority: str, channel: str, policy: SlaPolicy) -> None:
         self.case = Case.open(
-            contact_id=CONTACT, subject="Printer on fire", priority=priority, channel=channel,
-            policy=policy, at=self.now, meta=META,
+            contact_id=CONTACT,
+            subject="Printer on fire",
+            priority=priority,
+            channel=channel,
+            policy=policy,
+            at=self.now,
+            meta=META,
         )
         self.events.extend(self.case.collect_events())
 

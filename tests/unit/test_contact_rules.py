@@ -40,8 +40,14 @@ def test_consent_needs_a_source():
 
 @pytest.mark.parametrize(
     ("start", "target"),
-    [("subscriber", "lead"), ("lead", "sales_qualified"), ("customer", "churned"),
-     ("evangelist", "churned"), ("churned", "customer"), ("opportunity", "customer")],
+    [
+        ("subscriber", "lead"),
+        ("lead", "sales_qualified"),
+        ("customer", "churned"),
+        ("evangelist", "churned"),
+        ("churned", "customer"),
+        ("opportunity", "customer"),
+    ],
 )
 def test_sensible_lifecycle_moves_are_recorded(start, target):
     c = contact(lifecycle_stage=start)

@@ -1,7 +1,7 @@
 """The published JSON Schemas are the ones the event classes imply."""
 
-from streams import contract
 from domain.registry import EVENT_TYPES
+from streams import contract
 
 
 def test_every_event_type_has_a_current_schema_file():

@@ -51,9 +51,7 @@ PIPELINE = new_pipeline()
 
 def new_deal(pipeline: Pipeline = PIPELINE, **fields) -> Deal:
     fields.setdefault("contact_id", CONTACT)
-    deal = Deal.create(
-        pipeline=pipeline, title=fields.pop("title", "Ten seats"), meta=META, at=T0, **fields
-    )
+    deal = Deal.create(pipeline=pipeline, title=fields.pop("title", "Ten seats"), meta=META, at=T0, **fields)
     deal.collect_events()
     return deal
 
@@ -147,9 +145,7 @@ def test_deal_starts_in_the_pipelines_current_first_stage():
     assert (deal.stage, deal.probability) == ("qualified", 0.3)
 
 
-@pytest.mark.parametrize(
-    ("contact_id", "account_id"), [(None, None), (CONTACT, ACCOUNT), ("not-an-id", None)]
-)
+@pytest.mark.parametrize(("contact_id", "account_id"), [(None, None), (CONTACT, ACCOUNT), ("not-an-id", None)])
 def test_deal_belongs_to_exactly_one_contact_or_account(contact_id, account_id):
     with pytest.raises(InvalidValue) as refused:
         Deal.create(
@@ -457,9 +453,7 @@ def test_reopened_lost_deal_goes_to_the_stage_asked_and_forgets_the_reason():
 
 
 def test_reopened_deal_goes_to_the_first_stage_if_its_stage_is_gone():
-    pipeline = Pipeline.create(
-        name="Sales", stages=[Stage("lead", "Lead", 0.1), Stage("demo", "Demo", 0.4)], meta=META
-    )
+    pipeline = Pipeline.create(name="Sales", stages=[Stage("lead", "Lead", 0.1), Stage("demo", "Demo", 0.4)], meta=META)
     [pipeline_created] = pipeline.collect_events()
     deal = new_deal(pipeline)
     deal.move_to("demo", pipeline, hours(1), META)

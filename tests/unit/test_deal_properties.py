@@ -144,9 +144,7 @@ def check_history(events: list) -> None:
 )
 def test_any_sequence_of_commands_keeps_the_deal_consistent(contact_or_account, amount, steps):
     party = {"contact_id" if contact_or_account else "account_id": PARTY}
-    deal = Deal.create(
-        pipeline=PIPELINE, title="Ten seats", meta=META, at=T0, amount=amount, **party
-    )
+    deal = Deal.create(pipeline=PIPELINE, title="Ten seats", meta=META, at=T0, amount=amount, **party)
     events = deal.collect_events()
     now = T0
     check_state(deal)

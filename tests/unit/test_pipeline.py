@@ -34,9 +34,7 @@ def test_stage_trims_its_name_and_keeps_probability_as_float():
     assert isinstance(stage.probability, float)
 
 
-@pytest.mark.parametrize(
-    "key", ["", "Lead", "2nd", "_lead", "lead-1", "lead stage", "a" * 41, None, "won", "lost"]
-)
+@pytest.mark.parametrize("key", ["", "Lead", "2nd", "_lead", "lead-1", "lead stage", "a" * 41, None, "won", "lost"])
 def test_stage_key_must_be_a_slug_and_not_reserved(key):
     with pytest.raises(InvalidValue) as refused:
         Stage(key, "Name", 0.5)

@@ -11,9 +11,17 @@ from streams.envelope import Envelope
 
 def envelope(event_type: str, data: dict, subject=None) -> Envelope:
     return Envelope(
-        id=str(uuid4()), source=f"/eventcrm/{event_type.split('.')[1]}", type=event_type,
-        subject=str(subject or uuid4()), time=datetime.now(UTC), data=data, sequence=3, position=9,
-        actor="ana", correlationid="corr", causationid="cause",
+        id=str(uuid4()),
+        source=f"/eventcrm/{event_type.split('.')[1]}",
+        type=event_type,
+        subject=str(subject or uuid4()),
+        time=datetime.now(UTC),
+        data=data,
+        sequence=3,
+        position=9,
+        actor="ana",
+        correlationid="corr",
+        causationid="cause",
     )
 
 
@@ -41,7 +49,9 @@ def test_won_deals_and_breaches_set_off_their_commands():
     react = Reactions(mql_threshold=100, agents=[])
     [won] = react(envelope("crm.deal.won.v1", {"amount": "10"}))
     assert isinstance(won.command, MakeDealContactCustomer)
-    [escalation] = react(envelope("crm.case.sla_breached.v1", {"kind": "first_response", "due": "2026-01-01T10:00:00Z"}))
+    [escalation] = react(
+        envelope("crm.case.sla_breached.v1", {"kind": "first_response", "due": "2026-01-01T10:00:00Z"})
+    )
     assert isinstance(escalation.command, EscalateCase)
     assert "first response" in escalation.command.reason
     assert react(envelope("crm.deal.lost.v1", {"reason": "price"})) == []
