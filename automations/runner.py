@@ -5,7 +5,7 @@ command and the position replays the event, and the idempotency key makes that h
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from automations.reactions import Reaction, Reactions
 from commands.bus import CommandBus
@@ -30,24 +30,25 @@ class AutomationWriter:
         self.reactions = reactions
         self.db = db
         self._conn = db.connect()
-        self._conn.execute(positions.DDL)
+        positions.ensure(self._conn)
+        self._generation = 0
         self.issued = 0
 
     def positions(self) -> dict[Channel, int]:
-        rows = self._conn.execute(positions.select_sql(self.db.ph), (self.name,)).fetchall()
-        return {(source, partition): position for source, partition, position in rows}
+        self._generation, stored = positions.read(self._conn, self.db.ph, self.name)
+        return stored
 
-    def write(self, records: Sequence[Record]) -> None:
+    def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
         for record in records:
-            trigger = Envelope.from_json(record.value)
+            try:
+                trigger = Envelope.from_json(record.value)
+            except Exception as exc:
+                reject(record, exc)
+                continue
             for reaction in self.reactions(trigger):
                 self._issue(reaction, trigger)
         with self.db.transaction(self._conn) as conn:
-            self.db.executemany(
-                conn,
-                positions.upsert_sql(self.db.ph),
-                positions.upsert_params(self.name, positions.last_offsets(list(records))),
-            )
+            positions.store(conn, self.db.ph, self.name, self._generation, records)
 
     def _issue(self, reaction: Reaction, trigger: Envelope) -> None:
         meta = Meta(

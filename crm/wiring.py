@@ -22,6 +22,7 @@ from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
 from streams import kafka, topics
+from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters
 from streams.log import NotificationLogSource
 from streams.records import Source
 from streams.relay import Relay
@@ -80,7 +81,7 @@ class Container:
     def ensure_topics(self) -> list[str]:
         return kafka.ensure_topics(
             self.settings.kafka_client(),
-            topics.all_topics(self.settings.kafka_topic_prefix),
+            [*topics.all_topics(self.settings.kafka_topic_prefix), self.dead_letter_topic],
             self.settings.kafka_partitions,
         )
 
@@ -115,7 +116,7 @@ class Container:
         """The event-based triggers, run like a projector whose rows are commands."""
         reactions = Reactions(self.settings.mql_threshold, self.settings.agents)
         writer = AutomationWriter(self.commands, reactions, OltpDatabase(self.settings.event_store_url))
-        runner = ProjectorRunner(writer, self.source("automations"), batch_size=100)
+        runner = ProjectorRunner(writer, self.source("automations"), batch_size=100, dead_letters=self.dead_letters)
         self._closables.append(runner)
         return runner
 
@@ -133,8 +134,20 @@ class Container:
         self._closables.append(watcher)
         return watcher
 
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        if self.settings.uses_kafka:
+            letters: DeadLetters = KafkaDeadLetters(self.settings.kafka_client(), self.dead_letter_topic)
+            self._closables.append(letters)
+            return letters
+        return FileDeadLetters(self.settings.data_dir / "dead-letters.jsonl")
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.settings.kafka_topic_prefix}.deadletter"
+
     def projector(self, name: str) -> ProjectorRunner:
-        runner = ProjectorRunner(self.writer(name), self.source(name), self.settings.batch_size)
+        runner = ProjectorRunner(self.writer(name), self.source(name), self.settings.batch_size, self.dead_letters)
         self._closables.append(runner)
         return runner
 

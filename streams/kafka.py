@@ -82,6 +82,7 @@ class KafkaSource:
 
     def __init__(self, client: Mapping[str, Any], group_id: str, topics: Sequence[str]) -> None:
         self._topics = list(topics)
+        self._subscribed = False
         self._consumer = KafkaConsumer(
             **client,
             group_id=group_id,
@@ -91,7 +92,19 @@ class KafkaSource:
         )
 
     def start(self, positions: Callable[[], Mapping[Channel, int]]) -> None:
+        """Subscribes, seeking on every assignment; called again, seeks the partitions it
+        has now to the stored positions (after a rebuild switched them)."""
         consumer = self._consumer
+        if self._subscribed:
+            stored = positions()
+            for tp in consumer.assignment():
+                last = stored.get((tp.topic, tp.partition))
+                if last is None:
+                    consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, last + 1)
+            return
+        self._subscribed = True
 
         class SeekToStoredPositions(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,25 @@ class OlapWriter:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self._conn = connection.cursor()
-        self._conn.execute(positions.DDL)
+        positions.ensure(self._conn)
         self._conn.execute(events.DDL)
+        self._generation = 0
 
     def positions(self) -> dict[Channel, int]:
-        rows = self._conn.execute(positions.select_sql("?"), [self.name]).fetchall()
-        return {(source, partition): position for source, partition, position in rows}
+        self._generation, stored = positions.read(self._conn, "?", self.name)
+        return stored
 
-    def write(self, records: Sequence[Record]) -> None:
+    def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
         # A redelivered event may sit twice in one batch; keep the first.
         rows: dict[tuple[str, int], dict[str, Any]] = {}
         for record in records:
-            envelope = Envelope.from_json(record.value)
-            rows.setdefault((envelope.subject, envelope.sequence), events.row(envelope))
+            try:
+                envelope = Envelope.from_json(record.value)
+                row = events.row(envelope)
+            except Exception as exc:  # a poison event: set aside, the batch goes on
+                reject(record, exc)
+                continue
+            rows.setdefault((envelope.subject, envelope.sequence), row)
         batch = events.to_arrow(list(rows.values()))
         conn = self._conn
         conn.execute("BEGIN TRANSACTION")
@@ -45,10 +51,7 @@ class OlapWriter:
             # Events already stored (a redelivery) are ignored by their (subject, sequence) key.
             conn.execute("INSERT OR IGNORE INTO events SELECT * FROM incoming_events")
             conn.unregister("incoming_events")
-            conn.executemany(
-                positions.upsert_sql("?"),
-                positions.upsert_params(self.name, positions.last_offsets(list(records))),
-            )
+            positions.store(conn, "?", self.name, self._generation, records)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

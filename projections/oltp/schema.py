@@ -12,7 +12,8 @@ def ensure(db: OltpDatabase) -> None:
     conn = db.connect()
     try:
         with db.transaction(conn):
-            for statement in [positions.DDL, *contacts.ddl(db.types)]:
+            positions.ensure(conn)
+            for statement in contacts.ddl(db.types):
                 conn.execute(statement)
     finally:
         conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from projections import positions
@@ -21,21 +21,27 @@ class OltpWriter:
         self.db = db
         schema.ensure(db)
         self._conn = db.connect()
+        self._generation = 0
+        self._lock = " FOR UPDATE" if db.kind == "postgresql" else ""
 
     def positions(self) -> dict[Channel, int]:
-        rows = self._conn.execute(positions.select_sql(self.db.ph), (self.name,)).fetchall()
-        return {(source, partition): position for source, partition, position in rows}
+        self._generation, stored = positions.read(self._conn, self.db.ph, self.name)
+        return stored
 
-    def write(self, records: Sequence[Record]) -> None:
-        patches = [p for r in records if (p := contacts.project(Envelope.from_json(r.value)))]
+    def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
+        patches = []
+        for record in records:
+            try:
+                patch = contacts.project(Envelope.from_json(record.value))
+            except Exception as exc:  # a poison event: set aside, the batch goes on
+                reject(record, exc)
+                continue
+            if patch is not None:
+                patches.append(patch)
         merged = contacts.merge(patches)
         with self.db.transaction(self._conn) as conn:
             self._apply_contacts(conn, merged)
-            self.db.executemany(
-                conn,
-                positions.upsert_sql(self.db.ph),
-                positions.upsert_params(self.name, positions.last_offsets(list(records))),
-            )
+            positions.store(conn, self.db.ph, self.name, self._generation, records, self._lock)
 
     def _apply_contacts(self, conn: Any, patches: list[contacts.ContactPatch]) -> None:
         ph = self.db.ph

@@ -38,7 +38,7 @@ def kill_during_write(monkeypatch, on_write: int) -> None:
     """The Nth write dies inside its transaction, after its rows were written and while
     its positions are being stored, as a process killed at that moment would."""
     calls = {"n": 0}
-    real = positions.upsert_params
+    real = positions.store
 
     def dying(*args, **kwargs):
         calls["n"] += 1
@@ -46,7 +46,7 @@ def kill_during_write(monkeypatch, on_write: int) -> None:
             raise Killed
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(positions, "upsert_params", dying)
+    monkeypatch.setattr(positions, "store", dying)
 
 
 @pytest.mark.parametrize("projection", ["oltp", "olap"])
