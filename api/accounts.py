@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.commands import run
 from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
 from api.problems import Problem
+from api.reads import AccountDetail, AccountPublic, Page, PagingDep
 from api.schemas import CommandAccepted
 from commands.account import AddContactToAccount, ChangeAccountDetails, CreateAccount, RemoveContactFromAccount
 
@@ -80,3 +82,24 @@ def remove_contact(
     account_id: UUID, contact_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
 ) -> dict[str, object]:
     return run(services, RemoveContactFromAccount(account_id, contact_id), meta, key, response)
+
+
+@router.get("", response_model=Page[AccountPublic])
+def search_accounts(
+    services: ServicesDep,
+    paging: PagingDep,
+    q: Annotated[str | None, Query(max_length=200, description="part of the name, any case or accents")] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, object]:
+    """Accounts by name."""
+    return paging.answer(services.account_queries.search(q, owner, paging.limit, paging.offset))
+
+
+@router.get("/{account_id}", response_model=AccountDetail)
+def get_account(account_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+    """The account with its contacts, in the order they joined."""
+    account = services.account_queries.get(str(account_id))
+    if account is None:
+        raise Problem(404, "not_found", f"no account {account_id} in the read model")
+    response.headers["ETag"] = f'"{account["version"]}"'
+    return account

@@ -10,6 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.commands import run
 from api.deps import IdempotencyKey, MetaDep, ServicesDep
+from api.problems import Problem
+from api.reads import CampaignPublic, Page, PagingDep
 from api.schemas import CommandAccepted
 from commands.campaign import (
     ChangeCampaignAudience,
@@ -117,3 +119,23 @@ def complete(
     campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
 ) -> dict[str, object]:
     return run(services, CompleteCampaign(campaign_id), meta, key, response)
+
+
+@router.get("", response_model=Page[CampaignPublic])
+def search_campaigns(
+    services: ServicesDep,
+    paging: PagingDep,
+    status: Literal["draft", "running", "completed"] | None = None,
+    channel: Channel | None = None,
+) -> dict[str, object]:
+    """Campaigns, newest first, with how many were sent and the responses per type."""
+    return paging.answer(services.campaign_queries.search(status, channel, paging.limit, paging.offset))
+
+
+@router.get("/{campaign_id}", response_model=CampaignPublic)
+def get_campaign(campaign_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+    campaign = services.campaign_queries.get(str(campaign_id))
+    if campaign is None:
+        raise Problem(404, "not_found", f"no campaign {campaign_id} in the read model")
+    response.headers["ETag"] = f'"{campaign["version"]}"'
+    return campaign

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.commands import run
 from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.problems import Problem
+from api.reads import CasePublic, Page, PagingDep
 from api.schemas import CommandAccepted
 from commands.case import (
     AssignCase,
@@ -30,6 +32,7 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Channel = Literal["email", "phone", "chat", "web", "social", "other"]
+Status = Literal["new", "open", "pending", "resolved", "closed"]
 
 
 class CaseCreate(BaseModel):
@@ -146,6 +149,40 @@ def escalate(
     case_id: UUID, body: CaseEscalate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
 ) -> dict[str, object]:
     return run(services, EscalateCase(case_id, body.reason), meta, key, response)
+
+
+@router.get("", response_model=Page[CasePublic])
+def case_queue(
+    services: ServicesDep,
+    paging: PagingDep,
+    status: Status | None = None,
+    priority: Priority | None = None,
+    agent: Annotated[str | None, Query(max_length=200)] = None,
+    breached: bool | None = None,
+    contact_id: UUID | None = None,
+) -> dict[str, object]:
+    """The queue: open cases with a breached deadline first, then open cases by their
+    next deadline (first response until given, then resolution), then resolved and
+    closed ones. ``breached``: a deadline of either kind was breached (or none was)."""
+    page = services.case_queries.search(
+        status=status,
+        priority=priority,
+        agent=agent,
+        breached=breached,
+        contact_id=str(contact_id) if contact_id else None,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return paging.answer(page)
+
+
+@router.get("/{case_id}", response_model=CasePublic)
+def get_case(case_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+    case = services.case_queries.get(str(case_id))
+    if case is None:
+        raise Problem(404, "not_found", f"no case {case_id} in the read model")
+    response.headers["ETag"] = f'"{case["version"]}"'
+    return case
 
 
 def _transition(path: str, command: Callable[[UUID, int | None], object], doc: str) -> None:

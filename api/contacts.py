@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.commands import run
 from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
 from api.problems import Problem
+from api.reads import DuplicateGroup, Page, PagingDep, TimelineEntry
 from api.schemas import (
     CommandAccepted,
     ContactChange,
@@ -20,6 +22,7 @@ from api.schemas import (
     InteractionCreate,
     LifecycleAccepted,
     LifecycleChange,
+    LifecycleStage,
     MergeAccepted,
 )
 from commands.contact import (
@@ -118,6 +121,57 @@ def erase_contact(
 ) -> dict[str, object]:
     """Erases the person's personal data (GDPR); the history stays, unreadable."""
     return run(services, EraseContact(contact_id, body.reason), meta, key, response)
+
+
+@router.get("", response_model=Page[ContactPublic])
+def search_contacts(
+    services: ServicesDep,
+    paging: PagingDep,
+    q: Annotated[str | None, Query(max_length=200, description="part of the name, any case or accents")] = None,
+    email: Annotated[str | None, Query(max_length=320, description="the whole address, any case")] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    lifecycle_stage: LifecycleStage | None = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    account_id: UUID | None = None,
+    min_score: int | None = None,
+    max_score: int | None = None,
+) -> dict[str, object]:
+    """Contacts matching every filter given, newest first."""
+    if min_score is not None and max_score is not None and min_score > max_score:
+        raise Problem(422, "validation_error", f"min_score {min_score} is above max_score {max_score}")
+    page = services.contact_queries.search(
+        q=q,
+        email=email,
+        tag=tag,
+        lifecycle_stage=lifecycle_stage,
+        owner=owner,
+        min_score=min_score,
+        max_score=max_score,
+        account_id=str(account_id) if account_id else None,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return paging.answer(page)
+
+
+@router.get("/duplicates", response_model=Page[DuplicateGroup])
+def duplicate_contacts(
+    services: ServicesDep, paging: PagingDep, reason: Literal["email", "phone", "name"] | None = None
+) -> dict[str, object]:
+    """Groups of active contacts that may be one person: the same email (lower-case,
+    trimmed), the same phone digits (at least 7), or, within one account, names equal or
+    very similar once normalised (accents, case, punctuation and word order ignored;
+    difflib ratio at least 0.85). Erased and merged contacts are never listed."""
+    return paging.answer(services.contact_queries.duplicates(reason, paging.limit, paging.offset))
+
+
+@router.get("/{contact_id}/timeline", response_model=Page[TimelineEntry])
+def contact_timeline(contact_id: UUID, services: ServicesDep, paging: PagingDep) -> dict[str, object]:
+    """Everything that happened to the contact, newest first: its own events, those of
+    its deals and cases, and the campaigns sent to it."""
+    if services.contact_queries.get(str(contact_id)) is None:
+        raise Problem(404, "not_found", f"no contact {contact_id} in the read model")
+    return paging.answer(services.contact_queries.timeline(str(contact_id), paging.limit, paging.offset))
 
 
 @router.get("/{contact_id}", response_model=ContactPublic)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.commands import run
 from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
 from api.problems import Problem
+from api.reads import Board, DealPublic, Page, PagingDep
 from api.schemas import CommandAccepted
 from commands.deal import ChangeDealDetails, CreateDeal, LoseDeal, MoveDeal, ReopenDeal, WinDeal
 
@@ -155,3 +157,49 @@ def change(
     if not changes:
         raise Problem(422, "validation_error", "name at least one field to change")
     return run(services, ChangeDealDetails(deal_id, changes, version), meta, key, response)
+
+
+@router.get("", response_model=Page[DealPublic])
+def search_deals(
+    services: ServicesDep,
+    paging: PagingDep,
+    pipeline_id: UUID | None = None,
+    stage: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="a stage key")] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    status: Literal["open", "won", "lost"] | None = None,
+    contact_id: UUID | None = None,
+    account_id: UUID | None = None,
+) -> dict[str, object]:
+    """Deals matching every filter given, newest first; ``probability`` is the stage's
+    current one in its pipeline and ``weighted_amount`` is amount × probability."""
+    page = services.deal_queries.deals(
+        pipeline_id=str(pipeline_id) if pipeline_id else None,
+        stage=stage,
+        owner=owner,
+        status=status,
+        contact_id=str(contact_id) if contact_id else None,
+        account_id=str(account_id) if account_id else None,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return paging.answer(page)
+
+
+@router.get("/board", response_model=Board)
+def deals_board(pipeline_id: UUID, services: ServicesDep) -> dict[str, object]:
+    """Per stage of the pipeline (in order, then won and lost): the number of deals, the
+    sum of their amounts and of their weighted amounts (amount × the stage's probability);
+    and the open deals' totals, the weighted forecast."""
+    board = services.deal_queries.board(str(pipeline_id))
+    if board is None:
+        raise Problem(404, "not_found", f"no pipeline {pipeline_id} in the read model")
+    return board
+
+
+@router.get("/{deal_id}", response_model=DealPublic)
+def get_deal(deal_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+    deal = services.deal_queries.deal(str(deal_id))
+    if deal is None:
+        raise Problem(404, "not_found", f"no deal {deal_id} in the read model")
+    response.headers["ETag"] = f'"{deal["version"]}"'
+    return deal

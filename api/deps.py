@@ -8,13 +8,19 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Protocol
 
+import duckdb
 from fastapi import Depends, Header, Request
 from pydantic import SecretStr
 
 from api.problems import Problem
 from commands.bus import CommandBus
 from domain.meta import Meta
+from projections.oltp.account_queries import AccountQueries
+from projections.oltp.campaign_queries import CampaignQueries
+from projections.oltp.case_queries import CaseQueries
+from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
+from replay.audit import Audit
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
@@ -30,6 +36,26 @@ class Services(Protocol):
 
     @property
     def contact_queries(self) -> ContactQueries: ...
+
+    @property
+    def account_queries(self) -> AccountQueries: ...
+
+    @property
+    def deal_queries(self) -> DealQueries: ...
+
+    @property
+    def case_queries(self) -> CaseQueries: ...
+
+    @property
+    def campaign_queries(self) -> CampaignQueries: ...
+
+    @property
+    def audit(self) -> Audit: ...
+
+    @property
+    def olap(self) -> duckdb.DuckDBPyConnection:
+        """The process's one DuckDB connection; a route takes a ``.cursor()`` of it."""
+        ...
 
 
 def get_services(request: Request) -> Services:

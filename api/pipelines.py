@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.commands import run
 from api.deps import IdempotencyKey, MetaDep, ServicesDep
+from api.problems import Problem
+from api.reads import Page, PagingDep, PipelinePublic
 from api.schemas import CommandAccepted
 from commands.pipeline import AddStage, CreatePipeline, RenameStage, ReorderStages, SetStageProbability
 from domain.pipeline import Stage
@@ -108,3 +110,18 @@ def reorder(
     pipeline_id: UUID, body: StageOrder, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
 ) -> dict[str, object]:
     return run(services, ReorderStages(pipeline_id, tuple(body.keys)), meta, key, response)
+
+
+@router.get("", response_model=Page[PipelinePublic])
+def list_pipelines(services: ServicesDep, paging: PagingDep) -> dict[str, object]:
+    """Pipelines by name, each with its ordered stages."""
+    return paging.answer(services.deal_queries.pipelines(paging.limit, paging.offset))
+
+
+@router.get("/{pipeline_id}", response_model=PipelinePublic)
+def get_pipeline(pipeline_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+    pipeline = services.deal_queries.pipeline(str(pipeline_id))
+    if pipeline is None:
+        raise Problem(404, "not_found", f"no pipeline {pipeline_id} in the read model")
+    response.headers["ETag"] = f'"{pipeline["version"]}"'
+    return pipeline

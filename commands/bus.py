@@ -3,7 +3,7 @@ cross-cutting parts: expected versions, idempotency keys, conflicts, the clock."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from commands.group_commit import GroupCommitter
-from commands.idempotency import IdempotencyClaim, RecordedAnswer, fingerprint
+from commands.recorders import IdempotencyClaim, RecordedAnswer, fingerprint
 from commands.results import CommandResult
 from commands.store import CrmEventStore
 from domain.meta import Meta
@@ -57,14 +57,17 @@ class UnitOfWork:
     def at(self, explicit: datetime | None) -> datetime:
         return explicit if explicit is not None else self.now
 
-    def save(self, primary: Aggregate, *others: Aggregate, **extra: Any) -> CommandResult:
-        """Saves every aggregate's new events in one transaction; answers for ``primary``."""
+    def save(
+        self, primary: Aggregate, *others: Aggregate, erase_keys: Sequence[UUID] = (), **extra: Any
+    ) -> CommandResult:
+        """Saves every aggregate's new events in one transaction; answers for ``primary``.
+        ``erase_keys``: people whose personal-data keys go in the same transaction."""
         response = {"id": str(primary.id), "version": primary.version, "extra": extra}
         claim = None
         if self.claim_key is not None:
             claim = IdempotencyClaim(self.claim_key, self.claim_fingerprint or "", response)
         try:
-            recordings = self.committer.save(primary, *others, idempotency=claim)
+            recordings = self.committer.save(primary, *others, idempotency=claim, erase_keys=erase_keys)
         except IntegrityError:
             if self.claim_key is not None:
                 # The same command, sent twice at once: the other one recorded first.

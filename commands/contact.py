@@ -136,7 +136,11 @@ def merge(command: MergeContacts, meta: Meta, uow: UnitOfWork) -> CommandResult:
 def erase(command: EraseContact, meta: Meta, uow: UnitOfWork) -> CommandResult:
     contact = uow.load(Contact, command.contact_id)
     contact.erase(uow.now, meta, command.reason)
-    return uow.save(contact)
+    # The key goes with the erasure event: every sealed copy of the person's data, in the
+    # event store and on Kafka, becomes unreadable at once.
+    result = uow.save(contact, erase_keys=[contact.id])
+    uow.store.sealer.forget(contact.id)
+    return result
 
 
 HANDLERS = {

@@ -18,13 +18,14 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from commands.idempotency import IdempotencyClaim
+from commands.recorders import IdempotencyClaim
 
 
 @dataclass
 class _Request:
     aggregates: Sequence[Aggregate]
     claim: IdempotencyClaim | None
+    erase_keys: Sequence[Any] = ()
     events: list[Any] = field(default_factory=list)
     done: bool = False
     recordings: list[Recording[Any]] = field(default_factory=list)
@@ -44,10 +45,13 @@ class GroupCommitter:
         self._committing = False
         self.transactions = 0  # how many were committed or tried (for benchmarks and tests)
 
-    def save(self, *aggregates: Aggregate, idempotency: IdempotencyClaim | None = None) -> list[Recording[Any]]:
+    def save(
+        self, *aggregates: Aggregate, idempotency: IdempotencyClaim | None = None, erase_keys: Sequence[Any] = ()
+    ) -> list[Recording[Any]]:
         """Like ``store.save``: the recordings of these aggregates' new events, or the
-        error their own save would have raised."""
-        request = _Request(aggregates, idempotency)
+        error their own save would have raised. ``erase_keys``: people whose personal-data
+        keys are deleted in the same transaction."""
+        request = _Request(aggregates, idempotency, erase_keys)
         with self._cond:
             self._pending.append(request)
             while not request.done:
@@ -92,7 +96,9 @@ class GroupCommitter:
     def _commit_alone(self, request: _Request) -> None:
         self.transactions += 1
         try:
-            kwargs = {"idempotency": [request.claim]} if request.claim else {}
+            kwargs: dict[str, Any] = {"idempotency": [request.claim]} if request.claim else {}
+            if request.erase_keys:
+                kwargs["erase_keys"] = list(request.erase_keys)
             request.recordings = self._store.save(*request.objects(), **kwargs)
         except Exception as exc:  # handed to the command it belongs to
             request.error = exc
@@ -106,9 +112,11 @@ class GroupCommitter:
             end += count
             if request.claim is not None and count:
                 claims.append(replace(request.claim, last_event=end - 1))
-        recordings = self._store.save(
-            *(o for r in group for o in r.objects()), **({"idempotency": claims} if claims else {})
-        )
+        kwargs: dict[str, Any] = {"idempotency": claims} if claims else {}
+        erase = [key for r in group for key in r.erase_keys]
+        if erase:
+            kwargs["erase_keys"] = erase
+        recordings = self._store.save(*(o for r in group for o in r.objects()), **kwargs)
         start = 0
         for request, count in zip(group, counts, strict=True):
             request.recordings = recordings[start : start + count]

@@ -11,12 +11,17 @@ from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Recording, StoredEvent, Transcoding
 from eventsourcing.utils import register_topic
 
+from commands.chain import Chain, form_of
+from commands.privacy import Sealer
 from domain.contact import Contact
+from domain.integrity import GENESIS, chain_hash
 from domain.meta import Meta
+from domain.privacy import SNAPSHOT_FIELDS, personal_paths
 from domain.registry import AGGREGATES, EVENT_TYPES
 
 
@@ -42,6 +47,37 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class CrmMapper(Mapper):
+    """Stores events as they come (sealed and chained by the store before this) and opens
+    personal fields when reading them back for the domain; ``decode`` reads them sealed,
+    with their chain, for publishing and verifying."""
+
+    sealer: Sealer | None = None
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        if isinstance(domain_event, Snapshot) and self.sealer is not None:
+            paths = SNAPSHOT_FIELDS.get(domain_event.topic, ())
+            if paths:
+                state = {**domain_event.state}
+                self.sealer.seal_fields(state, paths, domain_event.originator_id)
+                domain_event = type(domain_event)(**{**vars(domain_event), "state": state})
+        return super().to_stored_event(domain_event)
+
+    def decode(self, stored: StoredEvent) -> tuple[Any, dict[str, str] | None]:
+        event = super().to_domain_event(stored)
+        chain = event.__dict__.pop("chain", None)
+        return event, chain
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event, _ = self.decode(stored_event)
+        if self.sealer is not None:
+            if isinstance(event, Snapshot):
+                self.sealer.open_fields(event.state, SNAPSHOT_FIELDS.get(event.topic, ()))
+            else:
+                self.sealer.open_fields(event.__dict__, personal_paths(stored_event.topic))
+        return event
+
+
 def _register_stable_topics() -> None:
     for cls in (*AGGREGATES.values(), *EVENT_TYPES.values()):
         register_topic(cls.TOPIC, cls)
@@ -60,6 +96,40 @@ class CrmEventStore(Application):
         # Recently used aggregates stay in memory and are brought up to date with one query
         # for newer events (fast-forward), so a write by another process is never missed.
         super().__init__(env={**persistence_env(url, pool_size), "AGGREGATE_CACHE_MAXSIZE": str(cache_size)})
+        self.sealer = Sealer(self.recorder)  # type: ignore[arg-type]
+        self.mapper.sealer = self.sealer  # type: ignore[attr-defined]
+        if self.snapshots is not None:
+            self.snapshots.mapper.sealer = self.sealer  # type: ignore[attr-defined]
+        self.chain = Chain(self._stored_hash)
+
+    def construct_mapper(self) -> Mapper[Any]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CrmMapper)
+
+    def _record(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
+        """Seals personal fields and links the hash chain, then records."""
+        for event in processing_event.events:
+            paths = personal_paths(type(event).TOPIC)
+            if paths:
+                aggregate = processing_event.aggregates.get(event.originator_id)
+                owner = getattr(aggregate, "contact_id", None) or getattr(event, "contact_id", None)
+                self.sealer.seal_fields(event.__dict__, paths, owner or event.originator_id)
+        self.chain.link(processing_event.events)
+        recordings = super()._record(processing_event)
+        self.chain.committed(processing_event.events)
+        return recordings
+
+    def _stored_hash(self, aggregate_id: Any, version: int) -> str | None:
+        stored = self.recorder.select_events(aggregate_id, gt=version - 1, lte=version, limit=1)
+        if not stored:
+            return None
+        event, chain = self.mapper.decode(stored[0])  # type: ignore[attr-defined]
+        if chain is None:  # recorded before events were chained: its hash is its own form's
+            return chain_hash(GENESIS, form_of(event))
+        return chain["hash"]
+
+    def read_sealed(self, notification: Notification) -> tuple[Any, dict[str, str] | None]:
+        """The event as recorded and published: personal fields sealed, with its chain."""
+        return self.mapper.decode(notification)  # type: ignore[attr-defined,no-any-return]
 
     def on_saved(self, listener: Callable[[], None]) -> None:
         """Calls ``listener`` after each save, so in-process followers need not poll."""
@@ -88,7 +158,7 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
-            "APPLICATION_RECORDER_TOPIC": "commands.idempotency:SQLiteCommandRecorder",
+            "APPLICATION_RECORDER_TOPIC": "commands.recorders:SQLiteCommandRecorder",
         }
     if parts.scheme in ("postgresql", "postgres"):
         return {
@@ -101,6 +171,6 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": str(pool_size),
             "POSTGRES_LOCK_TIMEOUT": "5",
-            "APPLICATION_RECORDER_TOPIC": "commands.idempotency:PostgresCommandRecorder",
+            "APPLICATION_RECORDER_TOPIC": "commands.recorders:PostgresCommandRecorder",
         }
     raise ValueError(f"event store URL must start with sqlite:// or postgresql://, got {url!r}")

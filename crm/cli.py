@@ -6,6 +6,11 @@ import logging
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
 
 import click
 from pydantic import ValidationError
@@ -151,6 +156,81 @@ def project(name: str, until_idle: bool) -> None:
         container.close()
 
 
+@main.group()
+def projections() -> None:
+    """Where the read models are, and rebuilding them."""
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each projection's position and lag (events still to project)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from crm.status import statuses
+
+    container = Container(_settings())
+    try:
+        table = Table("projection", "store", "generation", "position", "lag", "note")
+        for s in statuses(container):
+            table.add_row(
+                s.name,
+                s.store,
+                "" if s.generation is None else str(s.generation),
+                s.position,
+                "?" if s.lag is None else f"{s.lag:,}",
+                s.note,
+            )
+        Console().print(table)
+    finally:
+        container.close()
+
+
+@projections.command("rebuild")
+@click.argument("name", type=click.Choice(PROJECTIONS))
+@click.option(
+    "--from",
+    "origin",
+    type=click.Choice(["auto", "kafka", "store"]),
+    default="auto",
+    show_default=True,
+    help="Replay Kafka from the beginning, or the event store (auto: Kafka while it still holds every "
+    "event, else the event store).",
+)
+def projections_rebuild(name: str, origin: str) -> None:
+    """Replay every event into new tables, then switch readers over atomically.
+
+    Reads are never interrupted, and a projector running elsewhere carries on: at the switch
+    it resumes from the rebuilt positions."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from crm.rebuilding import rebuild
+
+    container = Container(_settings())
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        ) as bar:
+            task = bar.add_task(f"rebuilding {name}", total=None, rate="")
+            started = time.perf_counter()
+
+            def progress(done: int, expected: int) -> None:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                bar.update(task, completed=done, total=expected, rate=f"{rate:,.0f} events/s")
+
+            report = rebuild(container, name, origin, progress)
+        click.echo(
+            f"rebuilt {name} from {report.replayed_from}: {report.events:,} events in {report.seconds:.1f}s "
+            f"({report.events_per_second:,.0f}/s); readers switched to generation {report.generation}"
+        )
+    finally:
+        container.close()
+
+
 @main.command()
 @click.option("--until-idle", is_flag=True, help="Stop once every event so far was reacted to.")
 def automate(until_idle: bool) -> None:
@@ -184,6 +264,137 @@ def sla_watch(once: bool) -> None:
             watcher.run(_stop_on_signals(), container.settings.sla_watch_interval)
     finally:
         container.close()
+
+
+class _Instant(click.ParamType):
+    """A time with a zone: 2026-03-01T09:30:00Z or 2026-03-01T10:30:00+01:00."""
+
+    name = "TIME"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        from domain.errors import InvalidValue
+        from replay.history import parse_instant
+
+        try:
+            return value if isinstance(value, datetime) else parse_instant(str(value))
+        except InvalidValue as exc:
+            self.fail(exc.detail, param, ctx)
+
+
+_T = TypeVar("_T")
+
+
+def _audit_call(call: Callable[[], _T]) -> _T:
+    """Runs ``call``; an unknown contact or a bad argument becomes a one-line error."""
+    from domain.errors import DomainError
+
+    try:
+        return call()
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+@main.group()
+def audit() -> None:
+    """A contact's complete history and its state at any moment, read from the event store."""
+
+
+@audit.command("history")
+@click.argument("contact_id", type=click.UUID)
+@click.option("--as-of", type=_Instant(), help="Only what was recorded at or before this time.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+def audit_history(contact_id: UUID, as_of: datetime | None, output_format: str) -> None:
+    """Every event of the contact and of its deals and cases, in event-store order, with
+    who did it (actor) and why (correlation and causation ids). See docs/AUDIT.md."""
+    from rich.console import Console
+
+    from replay import exports
+
+    container = Container(_settings())
+    try:
+        entries = _audit_call(lambda: container.audit.history(contact_id, as_of))
+        if output_format == "table":
+            exports.print_table(entries, Console())
+        else:
+            chunks = exports.json_array(entries) if output_format == "json" else exports.csv_text(entries)
+            exports.write_chunks(chunks, None)
+    finally:
+        container.close()
+
+
+@audit.command("state")
+@click.argument("contact_id", type=click.UUID)
+@click.option("--as-of", type=_Instant(), help="The contact as it was at this time (default: now).")
+def audit_state(contact_id: UUID, as_of: datetime | None) -> None:
+    """The contact as it was at --as-of, rebuilt from its events, as JSON."""
+    import json
+
+    container = Container(_settings())
+    try:
+        state = _audit_call(lambda: container.audit.state(contact_id, as_of))
+        click.echo(json.dumps(state.as_dict(), indent=2, ensure_ascii=False))
+    finally:
+        container.close()
+
+
+@main.group()
+def export() -> None:
+    """Exports from the event store."""
+
+
+@export.command("dsar")
+@click.argument("contact_id", type=click.UUID)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="A file instead of stdout.")
+def export_dsar(contact_id: UUID, output: str | None) -> None:
+    """Everything held about one person (data subject access request): the contact's state,
+    its deals and cases, and the complete history of all of them, as JSON."""
+    from replay.exports import write_chunks
+
+    container = Container(_settings())
+    try:
+        write_chunks(_audit_call(lambda: container.audit.dsar(contact_id)), output)
+    finally:
+        container.close()
+
+
+@export.command("audit")
+@click.option("--from", "start", type=_Instant(), required=True, help="Recorded at or after this time.")
+@click.option("--to", "end", type=_Instant(), required=True, help="…and before this time.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="A file instead of stdout.")
+def export_audit(start: datetime, end: datetime, output: str | None) -> None:
+    """The audit trail of a period: every event of every aggregate recorded in it, as CSV."""
+    from replay.exports import write_chunks
+
+    container = Container(_settings())
+    try:
+        write_chunks(_audit_call(lambda: container.audit.trail_csv(start, end)), output)
+    finally:
+        container.close()
+
+
+@export.command("parquet")
+@click.argument("directory", type=click.Path(file_okay=False, writable=True))
+def export_parquet(directory: str) -> None:
+    """The analytics warehouse as Parquet, for bigger engines: every fact partitioned by
+    year and month of its business date, every dimension as one file (docs/ANALYTICS.md)."""
+    import duckdb
+
+    from projections.olap.export import export_parquet as write_parquet
+
+    path = _settings().olap_file
+    if not path.exists():
+        raise click.ClickException(f"no warehouse at {path} yet; run 'crm project olap' first")
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise click.ClickException(f"cannot open {path} ({exc}); is a process writing to it?") from None
+    try:
+        for done in write_parquet(conn, directory):
+            click.echo(f"{done.table}: {done.rows} rows -> {done.path}")
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

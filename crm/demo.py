@@ -104,8 +104,23 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         FROM latest GROUP BY band ORDER BY min(score)
         """
     ).fetchall()
+    funnel = olap.execute(
+        "SELECT pipeline_name, stage_name, entered, converted, printf('%.0f%%', 100 * conversion_rate) "
+        "FROM metric_funnel ORDER BY pipeline_name, stage_order"
+    ).fetchall()
+    service = olap.execute(
+        "SELECT priority, cases, printf('%.1f', median_first_response_hours), printf('%.1f', median_resolution_hours) "
+        "FROM metric_case_resolution ORDER BY cases DESC"
+    ).fetchall()
     olap.close()
     _section(console, "Lead-score distribution", ["band", "contacts"], bands)
+    _section(console, "Sales funnel (metric_funnel)", ["pipeline", "stage", "entered", "went on", "conversion"], funnel)
+    _section(
+        console,
+        "Support (metric_case_resolution)",
+        ["priority", "cases", "median hours to first response", "median hours to resolution"],
+        service,
+    )
     console.print(
         f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "
         "then open http://127.0.0.1:8000/docs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import Any
 
@@ -17,13 +18,19 @@ from commands.store import CrmEventStore
 from crm.settings import Settings
 from projections.olap.writer import OlapWriter
 from projections.olap.writer import connect as connect_duckdb
+from projections.oltp.account_queries import AccountQueries
+from projections.oltp.campaign_queries import CampaignQueries
+from projections.oltp.case_queries import CaseQueries
 from projections.oltp.db import OltpDatabase
+from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
+from replay.audit import Audit
 from streams import kafka, topics
 from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters
 from streams.log import NotificationLogSource
+from streams.opening import OpenedSource
 from streams.records import Source
 from streams.relay import Relay
 
@@ -34,6 +41,7 @@ class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._closables: list[Any] = []
+        self._projectors: dict[str, ProjectorRunner] = {}
 
     @property
     def api_keys(self) -> Any:
@@ -70,8 +78,35 @@ class Container:
         return conn
 
     @cached_property
+    def olap_write_lock(self) -> threading.Lock:
+        """Held by this process's warehouse writer around each transaction, and by a
+        rebuild's switch, so the two take turns."""
+        return threading.Lock()
+
+    @cached_property
     def contact_queries(self) -> ContactQueries:
         return ContactQueries(self.oltp)
+
+    @cached_property
+    def account_queries(self) -> AccountQueries:
+        return AccountQueries(self.oltp)
+
+    @cached_property
+    def deal_queries(self) -> DealQueries:
+        return DealQueries(self.oltp)
+
+    @cached_property
+    def case_queries(self) -> CaseQueries:
+        return CaseQueries(self.oltp)
+
+    @cached_property
+    def campaign_queries(self) -> CampaignQueries:
+        return CampaignQueries(self.oltp)
+
+    @cached_property
+    def audit(self) -> Audit:
+        """Contact histories, time travel and exports, read from the event store."""
+        return Audit(self.store)
 
     # -- streams -----------------------------------------------------------------------
 
@@ -146,8 +181,20 @@ class Container:
     def dead_letter_topic(self) -> str:
         return f"{self.settings.kafka_topic_prefix}.deadletter"
 
+    def opened_for(self, name: str, source: Source) -> Source:
+        """The operational model shows people their customers' names: its stream arrives
+        with personal fields opened. The others take the sealed stream as it is."""
+        return OpenedSource(source, self.store.sealer.open_all) if name == "oltp" else source
+
     def projector(self, name: str) -> ProjectorRunner:
-        runner = ProjectorRunner(self.writer(name), self.source(name), self.settings.batch_size, self.dead_letters)
+        """This process's projector of that name: one per name (a second consumer of the
+        same group in one process would only take partitions from the first)."""
+        running = self._projectors.get(name)
+        if running is not None and not running.closed:
+            return running
+        source = self.opened_for(name, self.source(name))
+        runner = ProjectorRunner(self.writer(name), source, self.settings.batch_size, self.dead_letters)
+        self._projectors[name] = runner
         self._closables.append(runner)
         return runner
 

@@ -40,7 +40,13 @@ def ensure(conn: Any) -> None:
 
 
 def read(conn: Any, ph: str, projection: str) -> tuple[int, dict[Channel, int]]:
-    """The projection's generation and its last offset per channel."""
+    """The projection's generation and its last offset per channel. Makes sure the
+    generation row exists, so that a rebuild's switch and a write can lock it."""
+    conn.execute(
+        f"INSERT INTO projection_generations (projection, generation) VALUES ({ph}, 0) "
+        "ON CONFLICT (projection) DO NOTHING",
+        (projection,),
+    )
     row = conn.execute(
         f"SELECT generation FROM projection_generations WHERE projection = {ph}", (projection,)
     ).fetchone()

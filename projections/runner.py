@@ -42,6 +42,7 @@ class ProjectorRunner:
         self.dead_letters = dead_letters
         self.processed = 0
         self.rejected = 0
+        self.closed = False
         self._started = False
 
     def run_once(self, timeout: float = 0.5) -> int:
@@ -95,6 +96,7 @@ class ProjectorRunner:
             self.run_once(timeout)
 
     def close(self) -> None:
+        self.closed = True
         self.source.close()
         close_writer = getattr(self.writer, "close", None)
         if close_writer is not None:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
+
+from domain.integrity import format_time
+from domain.integrity import json_default as _json_default
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
 
 #: Fields of a stored event that the envelope carries outside ``data``.
-_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta"})
+_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta", "chain"})
 #: Event ids are derived from (aggregate id, version): a republished event keeps its id.
 _EVENT_ID_NAMESPACE = UUID("6f1c7c8e-3a0b-4f43-9d47-6d3f4f0c2b11")
 
@@ -54,6 +56,9 @@ class Envelope:
     actor: str
     correlationid: str
     causationid: str
+    #: The hash chain (extension attributes): this event's hash and its predecessor's.
+    chainhash: str | None = None
+    chainprev: str | None = None
 
     @property
     def aggregate_type(self) -> str:
@@ -74,6 +79,7 @@ class Envelope:
             "actor": self.actor,
             "correlationid": self.correlationid,
             "causationid": self.causationid,
+            **({"chainhash": self.chainhash, "chainprev": self.chainprev} if self.chainhash else {}),
         }
 
     def to_json(self) -> bytes:
@@ -105,13 +111,16 @@ class Envelope:
                 actor=str(obj["actor"]),
                 correlationid=str(obj["correlationid"]),
                 causationid=str(obj["causationid"]),
+                chainhash=obj.get("chainhash"),
+                chainprev=obj.get("chainprev"),
             )
         except (TypeError, ValueError) as exc:
             raise InvalidEnvelope(str(exc)) from exc
 
 
-def from_domain_event(event: Any, position: int) -> Envelope:
-    """Wraps a stored domain event (with its notification id as ``position``)."""
+def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = None) -> Envelope:
+    """Wraps a stored domain event (with its notification id as ``position`` and, as
+    recorded, its hash ``chain``)."""
     event_type: str = type(event).TOPIC
     aggregate_type = event_type.split(".")[1]
     subject = str(event.originator_id)
@@ -131,12 +140,9 @@ def from_domain_event(event: Any, position: int) -> Envelope:
         actor=meta.actor,
         correlationid=meta.correlation_id,
         causationid=meta.causation_id,
+        chainhash=chain["hash"] if chain else None,
+        chainprev=chain["prev"] if chain else None,
     )
-
-
-def format_time(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(value: str) -> datetime:
@@ -144,15 +150,3 @@ def parse_time(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"time without zone: {value!r}")
     return parsed.astimezone(UTC)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, datetime):
-        return format_time(obj)
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, UUID | Decimal):
-        return str(obj)
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    raise TypeError(f"cannot put {type(obj).__name__} in an event")

@@ -31,7 +31,8 @@ class NotificationLogSource:
             notifications = self._select(max_records)
         records = []
         for notification in notifications:
-            envelope = from_domain_event(self._store.mapper.to_domain_event(notification), notification.id)
+            event, chain = self._store.read_sealed(notification)
+            envelope = from_domain_event(event, notification.id, chain)
             records.append(Record("log", 0, notification.id, envelope.subject.encode(), envelope.to_json()))
         if records:
             self._after = records[-1].offset

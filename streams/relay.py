@@ -47,7 +47,12 @@ class Relay:
         )
         if not notifications:
             return 0
-        envelopes = [from_domain_event(self._store.mapper.to_domain_event(n), n.id) for n in notifications]
+        # Published as recorded: personal fields sealed, the hash chain attached.
+        envelopes = [
+            from_domain_event(event, n.id, chain)
+            for n in notifications
+            for event, chain in [self._store.read_sealed(n)]
+        ]
         self._publisher.publish(envelopes)
         last = notifications[-1].id
         self._tracking.insert_tracking(Tracking(RELAY_NAME, last))

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from domain.contact import PERSONAL_FIELDS
+from projections.olap import rows
 from streams.envelope import Envelope, parse_time
 
 DDL = """
@@ -77,10 +78,28 @@ def row(envelope: Envelope) -> dict[str, Any]:
     }
 
 
+#: Fields that identify a person or hold free text typed about one (case subjects and
+#: resolutions, deal titles, reasons, a contact's company and job title, an account's name
+#: and domain): none of them reaches the warehouse.
+LEFT_OUT = PERSONAL_FIELDS | {"subject", "resolution", "title", "company", "domain", "reason", "source"}
+
+
 def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
+    cleaned = {k: v for k, v in data.items() if k not in LEFT_OUT}
     if isinstance(cleaned.get("changes"), dict):
-        cleaned["changes"] = {k: v for k, v in cleaned["changes"].items() if k not in PERSONAL_FIELDS}
+        cleaned["changes"] = {k: v for k, v in cleaned["changes"].items() if k not in LEFT_OUT}
+    details = data.get("details")
+    if isinstance(details, dict):
+        # Interaction details the warehouse keeps: ids and numbers, never text.
+        kept: dict[str, Any] = {
+            "campaign_id": rows.as_uuid(details.get("campaign_id")),
+            "nps": rows.score(details.get("nps"), 0, 10),
+            "ces": rows.score(details.get("ces"), 1, 7),
+            "amount": rows.money(details.get("amount")),
+        }
+        kept = {k: (str(v) if k == "amount" else v) for k, v in kept.items() if v is not None}
+        if kept:
+            cleaned["details"] = kept
     return cleaned
 
 

@@ -7,92 +7,60 @@ event twice changes nothing: the row only moves forward.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from projections.oltp import duplicates
+from projections.oltp.rows import Patch, Table, column, merge
 from streams.envelope import Envelope, format_time
 
-TABLE = "contacts"
-
-COLUMNS = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "tags",
-    "owner",
-    "lifecycle_stage",
-    "lead_score",
-    "account_id",
-    "consented",
-    "merged_into",
-    "erased",
-    "created_at",
-    "updated_at",
-    "last_interaction_at",
-    "version",
-    "position",
+TABLE = Table(
+    "contacts",
+    (
+        column("id", "uuid", True),
+        column("name"),
+        column("email"),
+        column("phone"),
+        column("company"),
+        column("title"),
+        column("tags", "json", True),
+        column("owner"),
+        column("lifecycle_stage", required=True),
+        column("lead_score", "int", True),
+        column("account_id", "uuid"),
+        column("consented", "bool", True),
+        column("merged_into", "uuid"),
+        column("erased", "bool", True),
+        column("created_at", "ts", True),
+        column("updated_at", "ts", True),
+        column("last_interaction_at", "ts"),
+        column("version", "int", True),
+        column("position", "bigint", True),
+        # Normalised keys: for search and for duplicate candidates (see duplicates.py).
+        column("email_key"),
+        column("phone_key"),
+        column("name_key"),
+    ),
+    indexes=(("email",), ("owner",), ("email_key",), ("phone_key",), ("account_id",)),
 )
 
+COLUMNS = TABLE.column_names
 
-def ddl(types: dict[str, str]) -> list[str]:
-    return [
-        f"""CREATE TABLE IF NOT EXISTS contacts (
-            id {types["uuid"]} PRIMARY KEY,
-            name TEXT,
-            email TEXT,
-            phone TEXT,
-            company TEXT,
-            title TEXT,
-            tags {types["json"]} NOT NULL,
-            owner TEXT,
-            lifecycle_stage TEXT NOT NULL,
-            lead_score INTEGER NOT NULL,
-            account_id {types["uuid"]},
-            consented BOOLEAN NOT NULL,
-            merged_into {types["uuid"]},
-            erased BOOLEAN NOT NULL,
-            created_at {types["ts"]} NOT NULL,
-            updated_at {types["ts"]} NOT NULL,
-            last_interaction_at {types["ts"]},
-            version INTEGER NOT NULL,
-            position BIGINT NOT NULL
-        )""",
-        "CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email)",
-        "CREATE INDEX IF NOT EXISTS contacts_owner ON contacts (owner)",
-    ]
+#: Kept for readers of older code: a contact's patch is a ``Patch`` of this table.
+ContactPatch = Patch
+
+__all__ = ["COLUMNS", "TABLE", "ContactPatch", "merge", "project"]
 
 
-@dataclass
-class ContactPatch:
-    id: str
-    version: int
-    position: int
-    creates: bool
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def then(self, later: ContactPatch) -> ContactPatch:
-        """This patch followed by a later one of the same contact."""
-        return ContactPatch(
-            self.id,
-            max(self.version, later.version),
-            max(self.position, later.position),
-            self.creates or later.creates,
-            {**self.values, **later.values},
-        )
-
-
-def project(envelope: Envelope) -> ContactPatch | None:
+def project(envelope: Envelope) -> Patch | None:
     """Every contact event moves the row's version, even one that changes no column shown
     here, so that the version a reader sees is the one ``If-Match`` expects."""
     if envelope.aggregate_type != "contact":
         return None
     values = _values(envelope)
+    _add_keys(values)
     creates = envelope.type == "crm.contact.created.v1"
     values["updated_at"] = format_time(envelope.time)
-    return ContactPatch(envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
 
 
 def _values(envelope: Envelope) -> dict[str, Any]:
@@ -139,10 +107,11 @@ def _values(envelope: Envelope) -> dict[str, Any]:
     return {}  # events that change nothing shown here (a follow-up task)
 
 
-def merge(patches: list[ContactPatch]) -> list[ContactPatch]:
-    """One patch per contact, in the order the contacts first appeared."""
-    merged: dict[str, ContactPatch] = {}
-    for patch in patches:
-        earlier = merged.get(patch.id)
-        merged[patch.id] = patch if earlier is None else earlier.then(patch)
-    return list(merged.values())
+def _add_keys(values: dict[str, Any]) -> None:
+    """The normalised keys follow the values they are derived from."""
+    if "email" in values:
+        values["email_key"] = duplicates.email_key(values["email"])
+    if "phone" in values:
+        values["phone_key"] = duplicates.phone_key(values["phone"])
+    if "name" in values:
+        values["name_key"] = duplicates.name_key(values["name"])

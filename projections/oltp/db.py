@@ -24,11 +24,26 @@ class OltpDatabase:
             self.kind = "sqlite"
             self.path = Path(unquote(parts.netloc + parts.path))
             self.ph = "?"
-            self.types = {"uuid": "TEXT", "ts": "TEXT", "json": "TEXT"}
+            # Amounts as text: exact, and summed as Decimal by the readers.
+            self.types = {
+                "uuid": "TEXT",
+                "ts": "TEXT",
+                "json": "TEXT",
+                "decimal": "TEXT",
+                "date": "TEXT",
+                "real": "REAL",
+            }
         elif parts.scheme in ("postgresql", "postgres"):
             self.kind = "postgresql"
             self.ph = "%s"
-            self.types = {"uuid": "UUID", "ts": "TIMESTAMPTZ", "json": "JSONB"}
+            self.types = {
+                "uuid": "UUID",
+                "ts": "TIMESTAMPTZ",
+                "json": "JSONB",
+                "decimal": "NUMERIC",
+                "date": "DATE",
+                "real": "DOUBLE PRECISION",
+            }
         else:
             raise ValueError(f"OLTP DSN must start with sqlite:// or postgresql://, got {dsn!r}")
         self._pool: Any = None
@@ -84,6 +99,12 @@ class OltpDatabase:
         else:
             with conn.cursor() as cur:
                 cur.executemany(sql, rows)
+
+    def json_list_has(self, column: str) -> str:
+        """A condition with one placeholder: the JSON list in ``column`` holds that text."""
+        if self.kind == "sqlite":
+            return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?)"
+        return f"{column} @> jsonb_build_array(%s::text)"
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,80 +1,125 @@
-"""Applies the operational projections to PostgreSQL or SQLite, a batch per transaction."""
+"""Applies the operational projection to PostgreSQL or SQLite, a batch per transaction.
+
+Every record is first projected purely (a record that cannot be is handed to ``reject``
+and the batch goes on); then one transaction applies all the batch's row changes with a
+few statements each executed for many rows, and stores the batch's positions.
+"""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from projections import positions
-from projections.oltp import contacts, schema
+from projections.oltp import cases, contacts, schema
 from projections.oltp.db import OltpDatabase
+from projections.oltp.projection import BY_NAME, project
+from projections.oltp.rows import Patch, Row, Table, merge
 from streams.envelope import Envelope
 from streams.records import Channel, Record
 
 
 class OltpWriter:
+    """``suffix`` names a parallel set of tables (``<base name><suffix>``) and positions
+    (``oltp<suffix>``): a rebuild writes there while the live tables keep serving."""
+
     name = "oltp"
 
-    def __init__(self, db: OltpDatabase) -> None:
+    def __init__(self, db: OltpDatabase, suffix: str = "") -> None:
         self.db = db
-        schema.ensure(db)
+        self.suffix = suffix
+        self.name = f"oltp{suffix}"
+        schema.ensure(db, suffix)
         self._conn = db.connect()
         self._generation = 0
         self._lock = " FOR UPDATE" if db.kind == "postgresql" else ""
+
+    def tables(self) -> list[str]:
+        """The base names of every table this writer fills."""
+        return schema.table_names()
 
     def positions(self) -> dict[Channel, int]:
         self._generation, stored = positions.read(self._conn, self.db.ph, self.name)
         return stored
 
     def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
-        patches = []
+        patches: list[Patch] = []
+        rows: list[Row] = []
         for record in records:
             try:
-                patch = contacts.project(Envelope.from_json(record.value))
+                changes = project(Envelope.from_json(record.value))
             except Exception as exc:  # a poison event: set aside, the batch goes on
                 reject(record, exc)
                 continue
-            if patch is not None:
-                patches.append(patch)
-        merged = contacts.merge(patches)
+            for change in changes:
+                if isinstance(change, Patch):
+                    patches.append(change)
+                else:
+                    rows.append(change)
+        merged = merge(patches)
         with self.db.transaction(self._conn) as conn:
-            self._apply_contacts(conn, merged)
+            by_table: dict[str, list[Patch]] = defaultdict(list)
+            for patch in merged:
+                by_table[patch.table].append(patch)
+            for table, group in by_table.items():
+                self._apply_patches(conn, BY_NAME[table], group)
+            rows_by_table: dict[str, list[Row]] = defaultdict(list)
+            for row in rows:
+                rows_by_table[row.table].append(row)
+            for table, new_rows in rows_by_table.items():
+                self._insert_rows(conn, BY_NAME[table], new_rows)
+            self._scrub_erased(conn, merged)
             positions.store(conn, self.db.ph, self.name, self._generation, records, self._lock)
 
-    def _apply_contacts(self, conn: Any, patches: list[contacts.ContactPatch]) -> None:
-        ph = self.db.ph
+    def _physical(self, table: Table) -> str:
+        return table.name + self.suffix
+
+    def _apply_patches(self, conn: Any, table: Table, patches: list[Patch]) -> None:
+        """Rows created by the batch are upserted, guarded by version; patches of existing
+        rows are grouped by the columns they set, each group one statement for many rows."""
+        ph, name = self.db.ph, self._physical(table)
         inserts = [p for p in patches if p.creates]
         if inserts:
-            columns = contacts.COLUMNS
+            columns = table.column_names
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
             sql = (
-                f"INSERT INTO contacts ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))}) "
-                f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE contacts.version < excluded.version"
+                f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE {name}.version < excluded.version"
             )
-            self.db.executemany(conn, sql, [self._row(p, columns) for p in inserts])
-        # Patches that change an existing row, grouped by the columns they set so that
-        # each group is one statement executed for many rows.
-        groups: dict[tuple[str, ...], list[contacts.ContactPatch]] = defaultdict(list)
+            self.db.executemany(conn, sql, [self._full_row(table, p) for p in inserts])
+        groups: dict[tuple[str, ...], list[Patch]] = defaultdict(list)
         for p in patches:
             if not p.creates:
                 groups[tuple(sorted(p.values))].append(p)
         for cols, group in groups.items():
             sets = ", ".join(f"{c} = {ph}" for c in (*cols, "version", "position"))
-            sql = f"UPDATE contacts SET {sets} WHERE id = {ph} AND version < {ph}"
+            sql = f"UPDATE {name} SET {sets} WHERE id = {ph} AND version < {ph}"
             rows = [
-                (*(self._value(c, p.values[c]) for c in cols), p.version, p.position, p.id, p.version) for p in group
+                (*(table.encode(c, p.values[c]) for c in cols), p.version, p.position, p.id, p.version) for p in group
             ]
             self.db.executemany(conn, sql, rows)
 
-    def _row(self, patch: contacts.ContactPatch, cols: Sequence[str]) -> tuple[Any, ...]:
-        full = {**patch.values, "id": patch.id, "version": patch.version, "position": patch.position}
-        return tuple(self._value(c, full.get(c)) for c in cols)
-
     @staticmethod
-    def _value(column: str, value: Any) -> Any:
-        return json.dumps(value) if column == "tags" else value
+    def _full_row(table: Table, patch: Patch) -> tuple[Any, ...]:
+        full = {**patch.values, "id": patch.id, "version": patch.version, "position": patch.position}
+        return tuple(table.encode(c, full.get(c)) for c in table.column_names)
+
+    def _insert_rows(self, conn: Any, table: Table, rows: list[Row]) -> None:
+        ph, name, columns = self.db.ph, self._physical(table), table.column_names
+        sql = (
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(table.key)}) DO NOTHING"
+        )
+        self.db.executemany(conn, sql, [tuple(table.encode(c, r.values.get(c)) for c in columns) for r in rows])
+
+    def _scrub_erased(self, conn: Any, patches: list[Patch]) -> None:
+        """An erased person's case subjects go, whichever was projected first."""
+        erased = [(p.id,) for p in patches if p.table == contacts.TABLE.name and p.values.get("erased") is True]
+        opened = [(p.id,) for p in patches if p.table == cases.TABLE.name and p.creates]
+        by_contact, by_case = cases.scrub(self._physical(cases.TABLE), self._physical(contacts.TABLE), self.db.ph)
+        self.db.executemany(conn, by_contact, erased)
+        self.db.executemany(conn, by_case, opened)
 
     def close(self) -> None:
         self._conn.close()

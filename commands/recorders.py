@@ -1,8 +1,11 @@
-"""``Idempotency-Key``: a repeated command returns the first answer and records nothing.
+"""The event store's recorders, extended with what must change in the same transaction
+as a command's events:
 
-The key is written by the event store's own recorder in the same transaction as the
-command's events, so there is no moment at which the events exist without the key (a
-crash cannot make a retry record twice) or the key without the events.
+- ``Idempotency-Key``: a repeated command returns the first answer and records nothing.
+  The key is written with the command's events, so there is no moment at which the events
+  exist without the key (a crash cannot make a retry record twice) or the key without them.
+- personal-data keys: erasing a person deletes their key in the transaction that records
+  the erasure, so the erasure event and the unreadable data come together or not at all.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -57,6 +62,7 @@ class SQLiteCommandRecorder(SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS command_log ("
             "idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
             "response TEXT NOT NULL, position INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS personal_keys (contact_id TEXT PRIMARY KEY, key BLOB NOT NULL)",
         ]
 
     def _insert_events(
@@ -66,7 +72,21 @@ class SQLiteCommandRecorder(SQLiteApplicationRecorder):
         # A second use of a key violates the primary key: the whole transaction fails.
         for row in _rows(kwargs.get("idempotency"), ids):
             c.execute("INSERT INTO command_log VALUES (?, ?, ?, ?)", row)
+        for contact_id in kwargs.get("erase_keys") or ():
+            c.execute("PRAGMA secure_delete = ON")  # no copy left in free pages of the file
+            c.execute("DELETE FROM personal_keys WHERE contact_id = ?", (contact_id.hex,))
         return ids
+
+    def personal_key(self, contact_id: UUID, create: bool) -> bytes | None:
+        with self.datastore.transaction(commit=create) as c:
+            if create:
+                c.execute(
+                    "INSERT INTO personal_keys VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (contact_id.hex, AESGCM.generate_key(bit_length=256)),
+                )
+            c.execute("SELECT key FROM personal_keys WHERE contact_id = ?", (contact_id.hex,))
+            row = c.fetchone()
+        return None if row is None else bytes(row[0])
 
     def find_answer(self, key: str) -> RecordedAnswer | None:
         with self.datastore.transaction(commit=False) as c:
@@ -86,6 +106,34 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                 "response JSONB NOT NULL, position BIGINT NOT NULL)"
             ).format(Identifier(self.datastore.schema), Identifier(self.command_log))
         )
+        self.personal_keys = f"{self.events_table_name.removesuffix('_events')}_personal_keys"
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (contact_id UUID PRIMARY KEY, key BYTEA NOT NULL)").format(
+                Identifier(self.datastore.schema), Identifier(self.personal_keys)
+            )
+        )
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        for contact_id in kwargs.get("erase_keys") or ():
+            curs.execute(
+                SQL("DELETE FROM {0}.{1} WHERE contact_id = %s").format(
+                    Identifier(self.datastore.schema), Identifier(self.personal_keys)
+                ),
+                (contact_id,),
+            )
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def personal_key(self, contact_id: UUID, create: bool) -> bytes | None:
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.personal_keys))
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            if create:
+                curs.execute(
+                    SQL("INSERT INTO {0} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(table),
+                    (contact_id, AESGCM.generate_key(bit_length=256)),
+                )
+            curs.execute(SQL("SELECT key FROM {0} WHERE contact_id = %s").format(table), (contact_id,))
+            row = curs.fetchone()
+        return None if row is None else bytes(row["key"])
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

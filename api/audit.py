@@ -1,0 +1,125 @@
+"""Audit routes: a contact's complete history, its state as of any moment, the DSAR export
+and the audit trail of a period, all read from the event store (never the read models).
+
+With API keys configured, these routes need a key too: they show personal data.
+Times are RFC 3339 with a zone (``2026-03-01T09:30:00Z``; write ``+`` as ``%2B`` in a URL).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, BaseModel
+
+from api.deps import ServicesDep, authenticated_actor
+from replay.exports import json_array
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(authenticated_actor)])
+
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(description="Only what was recorded at or before this time (RFC 3339 with a zone); default: now"),
+]
+
+
+class HistoryEntryPublic(BaseModel):
+    """One event. ``time``: when the event store recorded it; ``occurred_at``: the business
+    time the event states, if any; ``position``: its place in the event store's log."""
+
+    position: int
+    time: datetime
+    aggregate_type: str
+    aggregate_id: UUID
+    version: int
+    type: str
+    actor: str
+    correlation_id: str
+    causation_id: str
+    occurred_at: datetime | None
+    summary: str
+    data: dict[str, Any]
+
+
+class PastStatePublic(BaseModel):
+    """The contact rebuilt from its events recorded at or before ``as_of``: ``version`` and
+    ``position`` name the last of them."""
+
+    as_of: datetime | None
+    version: int
+    position: int | None
+    state: dict[str, Any]
+
+
+class DsarPublic(BaseModel):
+    contact_id: UUID
+    exported_at: datetime
+    contact: PastStatePublic
+    deals: list[PastStatePublic]
+    cases: list[PastStatePublic]
+    history: list[HistoryEntryPublic]
+
+
+def _json_stream(model: type[BaseModel] | Any, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description, "content": {"application/json": {}}}}
+
+
+@router.get(
+    "/contacts/{contact_id}/history",
+    response_class=StreamingResponse,
+    responses=_json_stream(list[HistoryEntryPublic], "A JSON array, streamed, in event-store order"),
+)
+def contact_history(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -> StreamingResponse:
+    """Every event of the contact and of its deals and cases, in event-store order, up to
+    ``as_of``, with who did it (actor) and why (correlation and causation ids)."""
+    entries = services.audit.history(contact_id, as_of)  # 404 before the first byte
+    return StreamingResponse(json_array(entries), media_type="application/json")
+
+
+@router.get("/contacts/{contact_id}/state", response_model=PastStatePublic)
+def contact_state(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -> dict[str, Any]:
+    """The contact as it was at ``as_of``, rebuilt from the event store."""
+    return services.audit.state(contact_id, as_of).as_dict()
+
+
+@router.get(
+    "/contacts/{contact_id}/export",
+    response_class=StreamingResponse,
+    responses=_json_stream(DsarPublic, "One JSON document, streamed"),
+)
+def contact_export(
+    contact_id: UUID, services: ServicesDep, actor: Annotated[str, Depends(authenticated_actor)]
+) -> StreamingResponse:
+    """Data subject access request: everything held about one person (the contact's
+    state, its deals and cases, and the complete history of all of them)."""
+    chunks = services.audit.dsar(contact_id)
+    log.info("DSAR export of contact %s for %s", contact_id, actor)
+    return StreamingResponse(
+        chunks,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="dsar-{contact_id}.json"'},
+    )
+
+
+@router.get(
+    "/trail",
+    response_class=StreamingResponse,
+    responses={200: {"description": "CSV, streamed: a header line, then one per event", "content": {"text/csv": {}}}},
+)
+def audit_trail(
+    services: ServicesDep,
+    start: Annotated[AwareDatetime, Query(alias="from", description="Recorded at or after this time")],
+    end: Annotated[AwareDatetime, Query(alias="to", description="…and before this time")],
+) -> StreamingResponse:
+    """The audit trail of a period: every event of every aggregate recorded in it."""
+    chunks = services.audit.trail_csv(start, end)  # 422 before the first byte
+    name = f"audit-{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}.csv"
+    return StreamingResponse(
+        chunks, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

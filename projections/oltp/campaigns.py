@@ -1,0 +1,115 @@
+"""Campaigns: ``campaigns`` (one row per campaign: audience, status, running totals),
+``campaign_sends`` (one row per contact a campaign was sent to) and
+``campaign_responses`` (one row per contact and response type). Readers count the
+responses per type; a redelivered send or response is ignored by its primary key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.oltp.rows import Change, Patch, Row, Table, column
+from streams.envelope import Envelope, format_time
+
+TABLE = Table(
+    "campaigns",
+    (
+        column("id", "uuid", True),
+        column("name", required=True),
+        column("channel", required=True),
+        column("audience", "json", True),
+        column("owner"),
+        column("status", required=True),
+        column("sent_count", "int", True),
+        column("responses_total", "int", True),
+        column("launched_at", "ts"),
+        column("completed_at", "ts"),
+        column("created_at", "ts", True),
+        column("updated_at", "ts", True),
+        column("version", "int", True),
+        column("position", "bigint", True),
+    ),
+)
+
+SENDS = Table(
+    "campaign_sends",
+    (
+        column("campaign_id", "uuid", True),
+        column("contact_id", "uuid", True),
+        column("sequence", "int", True),
+        column("sent_at", "ts", True),
+        column("actor", required=True),
+        column("position", "bigint", True),
+    ),
+    key=("campaign_id", "contact_id"),
+    indexes=(("contact_id",),),
+    versioned=False,
+)
+
+RESPONSES = Table(
+    "campaign_responses",
+    (
+        column("campaign_id", "uuid", True),
+        column("contact_id", "uuid", True),
+        column("response", required=True),
+        column("responded_at", "ts", True),
+        column("position", "bigint", True),
+    ),
+    key=("campaign_id", "contact_id", "response"),
+    versioned=False,
+)
+
+TABLES = (TABLE, SENDS, RESPONSES)
+
+
+def project(envelope: Envelope) -> list[Change]:
+    if envelope.aggregate_type != "campaign":
+        return []
+    data = envelope.data
+    kind = envelope.type.split(".")[2]
+    changes: list[Change] = []
+    values: dict[str, Any] = {}
+    if kind == "created":
+        values = {
+            "name": data["name"],
+            "channel": data["channel"],
+            "audience": data["audience"],
+            "owner": data["owner"],
+            "status": data["status"],
+            "sent_count": 0,
+            "responses_total": 0,
+            "launched_at": None,
+            "completed_at": None,
+            "created_at": format_time(envelope.time),
+        }
+    elif kind == "audience_changed":
+        values = {"audience": data["audience"]}
+    elif kind == "launched":
+        values = {"status": "running", "launched_at": data["at"]}
+    elif kind == "completed":
+        values = {"status": "completed", "completed_at": data["at"]}
+    elif kind == "sent":
+        values = {"sent_count": data["sent_total"]}
+        for contact_id in data["contact_ids"]:
+            send = {
+                "campaign_id": envelope.subject,
+                "contact_id": contact_id,
+                "sequence": envelope.sequence,
+                "sent_at": data["at"],
+                "actor": envelope.actor,
+                "position": envelope.position,
+            }
+            changes.append(Row(SENDS.name, send))
+    elif kind == "response_recorded":
+        values = {"responses_total": data["responses_total"]}
+        response = {
+            "campaign_id": envelope.subject,
+            "contact_id": data["contact_id"],
+            "response": data["response"],
+            "responded_at": data["at"],
+            "position": envelope.position,
+        }
+        changes.append(Row(RESPONSES.name, response))
+    values["updated_at"] = format_time(envelope.time)
+    creates = envelope.type == "crm.campaign.created.v1"
+    patch = Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return [patch, *changes]

@@ -1,0 +1,107 @@
+"""The ``deals`` table: one row per deal, its current stage, status and amount.
+
+A deal names its pipeline and its contact or account; readers join those at read time
+(and take the stage's current win probability from the pipeline), so a deal projected
+before its pipeline or its contact loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.oltp.rows import Patch, Table, column
+from streams.envelope import Envelope, format_time
+
+TABLE = Table(
+    "deals",
+    (
+        column("id", "uuid", True),
+        column("pipeline_id", "uuid", True),
+        column("title", required=True),
+        column("contact_id", "uuid"),
+        column("account_id", "uuid"),
+        column("amount", "decimal"),
+        column("currency", required=True),
+        column("owner"),
+        column("expected_close_on", "date"),
+        column("stage", required=True),
+        #: The probability the deal's event recorded; readers prefer the pipeline's current one.
+        column("probability", "real", True),
+        column("status", required=True),
+        column("closed_on", "date"),
+        column("lost_reason"),
+        column("stage_entered_at", "ts", True),
+        column("closed_at", "ts"),
+        column("created_at", "ts", True),
+        column("updated_at", "ts", True),
+        column("version", "int", True),
+        column("position", "bigint", True),
+    ),
+    indexes=(("pipeline_id", "stage"), ("contact_id",), ("account_id",), ("owner",)),
+)
+
+
+def project(envelope: Envelope) -> Patch | None:
+    if envelope.aggregate_type != "deal":
+        return None
+    values = _values(envelope.type.split(".")[2], envelope.data)
+    values["updated_at"] = format_time(envelope.time)
+    creates = envelope.type == "crm.deal.created.v1"
+    return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+
+
+def _values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if kind == "created":
+        return {
+            "pipeline_id": data["pipeline_id"],
+            "title": data["title"],
+            "contact_id": data["contact_id"],
+            "account_id": data["account_id"],
+            "amount": data["amount"],
+            "currency": data["currency"],
+            "owner": data["owner"],
+            "expected_close_on": data["expected_close_on"],
+            "stage": data["stage"],
+            "probability": data["probability"],
+            "status": "open",
+            "closed_on": None,
+            "lost_reason": None,
+            "stage_entered_at": data["at"],
+            "closed_at": None,
+            "created_at": data["at"],
+        }
+    if kind == "stage_changed":
+        return {"stage": data["to_stage"], "probability": data["probability"], "stage_entered_at": data["at"]}
+    if kind == "won":
+        return {
+            "stage": "won",
+            "status": "won",
+            "probability": 1.0,
+            "amount": data["amount"],
+            "currency": data["currency"],
+            "closed_on": data["closed_on"],
+            "stage_entered_at": data["at"],
+            "closed_at": data["at"],
+        }
+    if kind == "lost":
+        return {
+            "stage": "lost",
+            "status": "lost",
+            "probability": 0.0,
+            "lost_reason": data["reason"],
+            "stage_entered_at": data["at"],
+            "closed_at": data["at"],
+        }
+    if kind == "reopened":
+        return {
+            "stage": data["to_stage"],
+            "status": "open",
+            "probability": data["probability"],
+            "closed_on": None,
+            "lost_reason": None,
+            "stage_entered_at": data["at"],
+            "closed_at": None,
+        }
+    if kind == "details_changed":
+        return dict(data["changes"])
+    return {}

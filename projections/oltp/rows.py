@@ -1,0 +1,160 @@
+"""What the operational projections answer and what the writer needs to know of a table.
+
+A projection is pure: an envelope in, row changes out. Two kinds of change exist:
+
+- ``Patch``: absolute values for one row of an aggregate's table (``contacts``, ``deals``…),
+  with the aggregate version it brings the row to. The writer applies it only to a row
+  whose version is lower, so an event applied twice changes nothing.
+- ``Row``: a row inserted once and never changed (a timeline entry, a campaign send); a
+  second copy is ignored by its primary key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from streams.envelope import parse_time
+
+#: Column kinds every database spells the same way; the others come from ``OltpDatabase.types``.
+_PLAIN_TYPES = {"text": "TEXT", "int": "INTEGER", "bigint": "BIGINT", "bool": "BOOLEAN"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text int bigint bool real decimal date ts json uuid
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the operational model, under its base name. Its physical name is the
+    base name plus the writer's suffix (a rebuild writes beside the live tables)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ("id",)
+    #: Secondary indexes, each a tuple of columns; named ``<physical table>_<columns>``.
+    indexes: tuple[tuple[str, ...], ...] = ()
+    #: True for aggregate tables patched forward by version; False for insert-once rows.
+    versioned: bool = True
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def kind(self, column: str) -> str:
+        return self._kinds[column]
+
+    @cached_property
+    def _kinds(self) -> dict[str, str]:
+        return {c.name: c.kind for c in self.columns}
+
+    def ddl(self, types: Mapping[str, str], physical: str) -> list[str]:
+        columns = ",\n    ".join(
+            f"{c.name} {_PLAIN_TYPES.get(c.kind) or types[c.kind]}{' NOT NULL' if c.required else ''}"
+            for c in self.columns
+        )
+        key = ", ".join(self.key)
+        statements = [f"CREATE TABLE IF NOT EXISTS {physical} (\n    {columns},\n    PRIMARY KEY ({key})\n)"]
+        for index in self.indexes:
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {physical}_{'_'.join(index)} ON {physical} ({', '.join(index)})"
+            )
+        return statements
+
+    def encode(self, column: str, value: Any) -> Any:
+        """A value as the writer hands it to either driver."""
+        if value is None:
+            return None
+        kind = self._kinds[column]
+        if kind == "json":
+            return json.dumps(value)
+        if kind == "ts":
+            return canonical_time(value)
+        if kind == "decimal":
+            return str(value)
+        return value
+
+    def decode(self, column: str, value: Any) -> Any:
+        """A value as read from either driver, as the same Python object."""
+        if value is None:
+            return None
+        kind = self._kinds.get(column)
+        if kind == "json" and isinstance(value, str):
+            return json.loads(value)
+        if kind == "ts" and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        if kind == "date" and isinstance(value, str):
+            return date.fromisoformat(value)
+        if kind == "bool":
+            return bool(value)
+        if kind == "uuid":
+            return str(value)
+        if kind == "decimal":
+            return Decimal(str(value))
+        if kind == "real":
+            return float(value)
+        return value
+
+    def record(self, names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+        return {name: self.decode(name, value) for name, value in zip(names, row, strict=True)}
+
+
+def column(name: str, kind: str = "text", required: bool = False) -> Column:
+    return Column(name, kind, required)
+
+
+@dataclass
+class Patch:
+    table: str
+    id: str
+    version: int
+    position: int
+    creates: bool
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def then(self, later: Patch) -> Patch:
+        """This patch followed by a later one of the same row."""
+        return Patch(
+            self.table,
+            self.id,
+            max(self.version, later.version),
+            max(self.position, later.position),
+            self.creates or later.creates,
+            {**self.values, **later.values},
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """Inserted once; a copy with the same primary key is ignored."""
+
+    table: str
+    values: dict[str, Any]
+
+
+Change = Patch | Row
+
+
+def merge(patches: Iterable[Patch]) -> list[Patch]:
+    """One patch per row, in the order the rows first appeared."""
+    merged: dict[tuple[str, str], Patch] = {}
+    for patch in patches:
+        key = (patch.table, patch.id)
+        earlier = merged.get(key)
+        merged[key] = patch if earlier is None else earlier.then(patch)
+    return list(merged.values())
+
+
+def canonical_time(value: str | datetime) -> str:
+    """Fixed-width RFC 3339 in UTC (microseconds always), so that times stored as text in
+    SQLite sort as times; PostgreSQL parses the same text into ``TIMESTAMPTZ``."""
+    moment = parse_time(value) if isinstance(value, str) else value.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
