@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import accounts, analytics, audit, campaigns, cases, contacts, deals, pipelines, problems
+from api import accounts, analytics, audit, campaigns, cases, contacts, deals, integrity, pipelines, problems
 from api.deps import Services
 
 
@@ -35,7 +35,7 @@ def create_app(
     )
     app.state.services = services
     problems.install(app)
-    for module in (contacts, accounts, pipelines, deals, cases, campaigns, audit, analytics):
+    for module in (contacts, accounts, pipelines, deals, cases, campaigns, audit, integrity, analytics):
         app.include_router(module.router)
 
     @app.get("/health", tags=["ops"])

@@ -21,6 +21,7 @@ from projections.oltp.case_queries import CaseQueries
 from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
 from replay.audit import Audit
+from replay.verify import Verdict
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
@@ -56,6 +57,8 @@ class Services(Protocol):
     def olap(self) -> duckdb.DuckDBPyConnection:
         """The process's one DuckDB connection; a route takes a ``.cursor()`` of it."""
         ...
+
+    def verify(self, kafka: bool = False) -> Verdict: ...
 
 
 def get_services(request: Request) -> Services:

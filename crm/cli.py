@@ -339,6 +339,29 @@ def audit_state(contact_id: UUID, as_of: datetime | None) -> None:
         container.close()
 
 
+@audit.command("verify")
+@click.option("--kafka", "with_kafka", is_flag=True, help="Verify the Kafka topics as well (from their beginning).")
+def audit_verify(with_kafka: bool) -> None:
+    """Walk the event store and report every altered, missing or reordered event by
+    position; exits 1 when anything is found."""
+    container = Container(_settings())
+    try:
+        verdict = container.verify(with_kafka)
+    finally:
+        container.close()
+    for finding in verdict.findings:
+        click.echo(
+            f"{finding.kind:12} position {finding.position:>10}  {finding.aggregate} "
+            f"v{finding.version}: {finding.detail}"
+        )
+    click.echo(
+        f"{verdict.checked:,} events of {verdict.aggregates:,} aggregates checked: "
+        + ("clean" if verdict.clean else f"{len(verdict.findings)} finding(s)")
+    )
+    if not verdict.clean:
+        raise SystemExit(1)
+
+
 @main.group()
 def export() -> None:
     """Exports from the event store."""

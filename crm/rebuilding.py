@@ -54,10 +54,12 @@ def rebuild(container: Container, name: str, origin: str = "auto", progress: Pro
 
     def source() -> Source:
         if from_kafka:
-            return kafka.KafkaSource(
+            replayed: Source = kafka.KafkaSource(
                 settings.kafka_client(), group_id=group, topics=topics.all_topics(settings.kafka_topic_prefix)
             )
-        return NotificationLogSource(container.store)
+        else:
+            replayed = NotificationLogSource(container.store)
+        return container.opened_for(name, replayed)
 
     def runner_for(writer: object) -> ProjectorRunner:
         return ProjectorRunner(writer, source(), settings.batch_size, container.dead_letters)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +28,8 @@ from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
 from replay.audit import Audit
+from replay.verify import Verdict, kafka_links, store_links
+from replay.verify import verify as verify_chains
 from streams import kafka, topics
 from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters
 from streams.log import NotificationLogSource
@@ -132,7 +135,7 @@ class Container:
         if name == "oltp":
             return OltpWriter(self.oltp)
         if name == "olap":
-            return OlapWriter(self.olap)
+            return OlapWriter(self.olap, self.olap_write_lock)
         raise KeyError(f"unknown projection {name!r}; one of {', '.join(PROJECTIONS)}")
 
     def source(self, name: str) -> Source:
@@ -180,6 +183,17 @@ class Container:
     @property
     def dead_letter_topic(self) -> str:
         return f"{self.settings.kafka_topic_prefix}.deadletter"
+
+    def verify(self, kafka: bool = False) -> Verdict:
+        """The integrity check: the event store's hash chains, and Kafka's if asked."""
+        verdict = verify_chains(store_links(self.store))
+        if kafka and self.settings.uses_kafka:
+            on_kafka = verify_chains(
+                kafka_links(self.settings.kafka_client(), topics.all_topics(self.settings.kafka_topic_prefix))
+            )
+            verdict.checked += on_kafka.checked
+            verdict.findings += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.findings]
+        return verdict
 
     def opened_for(self, name: str, source: Source) -> Source:
         """The operational model shows people their customers' names: its stream arrives

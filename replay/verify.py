@@ -161,3 +161,22 @@ def envelope_links(values: Iterable[tuple[int, bytes]]) -> Iterator[Link | Findi
             e.type, e.subject, e.sequence, format_time(e.time), e.data, e.actor, e.correlationid, e.causationid
         )
         yield Link(offset, e.subject, e.sequence, form, e.chainhash, e.chainprev)
+
+
+def kafka_links(client: dict[str, Any], topics: list[str]) -> Iterator[Link | Finding]:
+    """Every record of the topics, partition by partition from the beginning (an aggregate
+    lives in one partition, so its order there is its order)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**client, group_id=None, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            while consumer.position(tp) < ends[tp]:
+                batch = consumer.poll(timeout_ms=1000).get(tp, [])
+                yield from envelope_links((r.offset, r.value) for r in batch)
+    finally:
+        consumer.close()

@@ -99,6 +99,8 @@ def schema_for(event_type: str) -> dict[str, Any]:
             "actor": {"type": "string"},
             "correlationid": {"type": "string"},
             "causationid": {"type": "string"},
+            "chainhash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "chainprev": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         },
     }
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -22,12 +23,12 @@ CREATE TABLE IF NOT EXISTS events (
     position BIGINT NOT NULL,
     aggregate_type VARCHAR NOT NULL,
     type VARCHAR NOT NULL,
-    time TIMESTAMPTZ NOT NULL,
+    time TIMESTAMP NOT NULL,
     actor VARCHAR NOT NULL,
     correlation_id VARCHAR NOT NULL,
     causation_id VARCHAR NOT NULL,
     interaction_type VARCHAR,
-    occurred_at TIMESTAMPTZ,
+    occurred_at TIMESTAMP,
     points INTEGER,
     lead_score INTEGER,
     data JSON,
@@ -43,12 +44,12 @@ SCHEMA = pa.schema(
         ("position", pa.int64()),
         ("aggregate_type", pa.string()),
         ("type", pa.string()),
-        ("time", pa.timestamp("us", tz="UTC")),
+        ("time", pa.timestamp("us")),
         ("actor", pa.string()),
         ("correlation_id", pa.string()),
         ("causation_id", pa.string()),
         ("interaction_type", pa.string()),
-        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("occurred_at", pa.timestamp("us")),
         ("points", pa.int32()),
         ("lead_score", pa.int32()),
         ("data", pa.string()),
@@ -104,4 +105,10 @@ def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=SCHEMA)
+    """Times are stored as UTC without a zone, like every time in the warehouse."""
+    naive = [{**r, "time": _naive(r["time"]), "occurred_at": _naive(r["occurred_at"])} for r in rows]
+    return pa.Table.from_pylist(naive, schema=SCHEMA)
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None and moment.tzinfo else moment

@@ -27,9 +27,7 @@ def export_parquet(conn: Any, directory: Path | str) -> list[Exported]:
     files of the same tables). ``conn`` may be read-only."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    # events.time is a TIMESTAMPTZ: its UTC day, whatever the session's time zone.
-    facts = [("events", f"({schema.EVENTS_PARTITION_BY} AT TIME ZONE 'UTC')")]
-    facts += [(t.name, t.partition_by or "NULL") for t in schema.FACTS]
+    facts = [("events", schema.EVENTS_PARTITION_BY), *((t.name, t.partition_by or "NULL") for t in schema.FACTS)]
     done: list[Exported] = []
     conn.execute("BEGIN TRANSACTION")
     try:

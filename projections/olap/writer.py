@@ -225,15 +225,18 @@ def _repair_interval_pipelines(conn: Any, deal_ids: list[str]) -> None:
 
 def _date_span(changes: Sequence[Change]) -> tuple[date, date] | None:
     """The first and last day any date or time of the batch falls on."""
-    days: list[date] = []
+    low: date | None = None
+    high: date | None = None
     for change in changes:
         values = change.row.values() if isinstance(change, Insert) else [change.at, *change.values.values()]
         for value in values:
-            if isinstance(value, datetime):
-                days.append(value.date())
-            elif isinstance(value, date):
-                days.append(value)
-    return (min(days), max(days)) if days else None
+            if isinstance(value, date):  # a datetime is a date too
+                day = value.date() if isinstance(value, datetime) else value
+                if low is None or day < low:
+                    low = day
+                if high is None or day > high:
+                    high = day
+    return (low, high) if low is not None and high is not None else None
 
 
 def _extend_calendar(conn: Any, first: date, last: date) -> None:

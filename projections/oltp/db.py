@@ -47,6 +47,8 @@ class OltpDatabase:
         else:
             raise ValueError(f"OLTP DSN must start with sqlite:// or postgresql://, got {dsn!r}")
         self._pool: Any = None
+        #: Set once this process made sure the base tables exist (``schema.ensure``).
+        self.ensured = False
 
     def connect(self) -> Any:
         """A new connection in autocommit mode; use ``transaction`` to group writes."""

@@ -17,7 +17,11 @@ def table_names() -> list[str]:
 
 
 def ensure(db: OltpDatabase, suffix: str = "") -> None:
-    """Creates the tables (and their indexes) named ``<base name><suffix>``."""
+    """Creates the tables (and their indexes) named ``<base name><suffix>``. The base
+    tables once per process: every reader calls this, and a rebuild only ever replaces
+    them inside one transaction."""
+    if not suffix and db.ensured:
+        return
     conn = db.connect()
     try:
         with db.transaction(conn):
@@ -31,6 +35,8 @@ def ensure(db: OltpDatabase, suffix: str = "") -> None:
                     conn.execute(statement)
     finally:
         conn.close()
+    if not suffix:
+        db.ensured = True
 
 
 def _add_contact_keys(db: OltpDatabase, conn: Any, table: str) -> None:

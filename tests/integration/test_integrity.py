@@ -134,3 +134,28 @@ def test_erasure_leaves_no_readable_personal_data_anywhere_and_the_history_still
         records += [r for rs in consumer.poll(timeout_ms=500).values() for r in rs]
     consumer.close()
     assert verify(envelope_links((r.offset, r.value) for r in records)).clean
+
+
+def test_the_verify_route_reports_a_clean_store_and_then_the_altered_event(embedded):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    contact = embedded.commands.execute(CreateContact(name="Ada"), META).id
+    embedded.commands.execute(RecordInteraction(contact, "call", datetime.now(UTC)), META)
+    client = TestClient(create_app(embedded))
+    clean = client.get("/v1/audit/verify").json()
+    assert (clean["clean"], clean["checked"], clean["findings"]) == (True, 2, [])
+    [(position, state)] = raw_sql(
+        embedded, "SELECT notification_id, state FROM stored_events WHERE originator_version = 2"
+    )
+    forged = json.loads(bytes(state))
+    forged["interaction_type"] = "meeting"
+    raw_sql(
+        embedded,
+        "UPDATE stored_events SET state = ? WHERE notification_id = ?",
+        (json.dumps(forged).encode(), position),
+    )
+    verdict = client.get("/v1/audit/verify").json()
+    assert verdict["clean"] is False
+    assert [(f["kind"], f["position"]) for f in verdict["findings"]] == [("altered", position)]

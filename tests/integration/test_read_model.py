@@ -108,13 +108,15 @@ def tell_the_story(container: Container) -> World:
         return ids[name]
 
     case("k1", "ada", "normal")
-    # An urgent case opened two hours ago: its first-response deadline (one hour) passed.
+    # A case opened nine hours ago: its first-response deadline (eight hours) passed. Once
+    # answered, its next deadline (the resolution's, in 63 hours) is later than the others'.
     meta = Meta("sla.watch", "corr", "cause")
-    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    nine_hours_ago = datetime.now(UTC) - timedelta(hours=9)
     ids["k2"] = k2 = str(
-        container.commands.execute(OpenCase(uuid.UUID(ids["ada"]), "Down", "urgent", at=two_hours_ago), meta).id
+        container.commands.execute(OpenCase(uuid.UUID(ids["ada"]), "Down", "normal", at=nine_hours_ago), meta).id
     )
     container.commands.execute(RecordSlaBreach(uuid.UUID(k2), "first_response"), meta)
+    post(f"/v1/cases/{k2}/respond", {"agent": "kim"})
     post(f"/v1/cases/{case('k3', 'byron', 'high')}/assign", {"agent": "sam"})
     k4 = case("k4", "grace", "low")
     post(f"/v1/cases/{k4}/assign", {"agent": "sam"})
@@ -235,9 +237,9 @@ class TestTimeline:
     def test_a_contacts_timeline_gathers_its_deals_cases_and_campaigns_newest_first(self, world: World) -> None:
         answer = world.get(f"/v1/contacts/{world.ids['ada']}/timeline", limit=500)
         entries = answer["items"]
-        # 7 contact events, d1 created, d2 created and moved, k1 opened, k2 opened and
-        # breached, one campaign send; not d3, which is the account's.
-        assert answer["total"] == len(entries) == 14
+        # 7 contact events, d1 created, d2 created and moved, k1 opened, k2 opened,
+        # breached and answered, one campaign send; not d3, which is the account's.
+        assert answer["total"] == len(entries) == 15
         times = [datetime.fromisoformat(e["time"]) for e in entries]
         assert times == sorted(times, reverse=True)
         subjects = {e["subject"] for e in entries}
@@ -252,7 +254,8 @@ class TestTimeline:
         assert (breach["subject"], breach["actor"]) == (world.ids["k2"], "sla.watch")
         assert breach["summary"].startswith("SLA breached: first response was due")
         opened = {e["subject"]: e for e in by_type["crm.case.opened.v1"]}
-        assert opened[world.ids["k2"]]["summary"] == "Case opened: urgent priority, via email"
+        assert opened[world.ids["k2"]]["summary"] == "Case opened: normal priority, via email"
+        assert "First response by kim, past its deadline" in [e["summary"] for e in entries]
         assert times[-1] <= datetime.fromisoformat(opened[world.ids["k2"]]["time"]) < times[0]
         assert "Content downloaded: +40 points, score 40" in [e["summary"] for e in entries]
         assert not [e["summary"] for e in entries if any(p in e["summary"] for p in PERSONAL)]
@@ -260,7 +263,7 @@ class TestTimeline:
     def test_timeline_pages(self, world: World) -> None:
         whole = world.get(f"/v1/contacts/{world.ids['ada']}/timeline", limit=500)["items"]
         page = world.get(f"/v1/contacts/{world.ids['ada']}/timeline", limit=5, offset=5)
-        assert page["total"] == 14 and page["items"] == whole[5:10]
+        assert page["total"] == 15 and page["items"] == whole[5:10]
 
 
 class TestAccountsAndPipelines:
@@ -322,16 +325,21 @@ class TestDeals:
 
 class TestCases:
     def test_the_queue_puts_breaches_first_then_the_nearest_deadline(self, world: World) -> None:
+        # k2's next deadline is the latest of the open cases', but it was breached.
         assert world.names("/v1/cases") == ["k2", "k3", "k1", "k5", "k4"]
         k2 = world.get(f"/v1/cases/{world.ids['k2']}")
         assert (k2["first_response_breached"], k2["resolution_breached"], k2["breached"]) == (True, False, True)
-        assert k2["next_due"] == k2["first_response_due"]
+        assert k2["next_due"] == k2["resolution_due"]  # answered: the resolution is next
+        dues = {n: world.get(f"/v1/cases/{world.ids[n]}")["next_due"] for n in ("k3", "k1", "k5")}
+        assert dues["k3"] < dues["k1"] < dues["k5"] < k2["next_due"]
+        assert world.get(f"/v1/cases/{world.ids['k1']}")["next_due"] == dues["k1"]
         assert world.get(f"/v1/cases/{world.ids['k4']}")["next_due"] is None
 
     def test_cases_filter_by_status_priority_agent_and_breach(self, world: World) -> None:
         assert world.names("/v1/cases", breached="true") == ["k2"]
         assert world.names("/v1/cases", breached="false") == ["k3", "k1", "k5", "k4"]
-        assert world.names("/v1/cases", priority="urgent") == ["k2"]
+        assert world.names("/v1/cases", priority="normal") == ["k2", "k1"]
+        assert world.names("/v1/cases", priority="high") == ["k3"]
         assert world.names("/v1/cases", agent="sam") == ["k3", "k4"]
         assert world.names("/v1/cases", status="resolved") == ["k4"]
         assert world.get("/v1/cases", limit=2, offset=1)["total"] == 5

@@ -32,7 +32,7 @@ def olap_rows(container) -> dict[str, list[tuple]]:
             "AND table_name NOT IN ('projection_positions', 'projection_generations')"
         ).fetchall()
     ]
-    return {t: sorted(map(tuple, cursor.execute(f"SELECT * FROM {t}").fetchall()), key=repr) for t in tables}
+    return {t: sorted(map(tuple, cursor.execute(f"SELECT COLUMNS(*)::VARCHAR FROM {t}").fetchall())) for t in tables}
 
 
 def catch_up(container) -> None:
