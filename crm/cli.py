@@ -364,7 +364,8 @@ def audit_verify(with_kafka: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Exports from the event store."""
+    """Exports: a person's data and the audit trail (from the event store), the warehouse's
+    facts (as Parquet)."""
 
 
 @export.command("dsar")

@@ -16,7 +16,7 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 #: Keys of an interaction's ``details`` that are structured, not personal: they stay readable
 #: (analytics needs them); every other key is free text and is sealed.
-STRUCTURED_DETAILS = frozenset({"nps", "ces", "campaign_id", "response", "channel"})
+STRUCTURED_DETAILS = frozenset({"nps", "ces", "campaign_id", "response", "channel", "amount"})
 
 #: Snapshots of contacts hold the same data as the events they sum up.
 SNAPSHOT_FIELDS: dict[str, tuple[str, ...]] = {"crm.contact": ("name", "email", "phone")}
