@@ -139,3 +139,25 @@ def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path, 
     # uvicorn shuts down cleanly, then re-raises the SIGTERM it caught.
     assert "Application shutdown complete" in output
     assert server.returncode in (0, -15), output
+
+
+def test_operating_commands_on_a_demo_store(tmp_path):
+    """status, rebuild and verify, as an operator runs them after `crm demo`."""
+    env = embedded_env(tmp_path / "d")
+    assert run(["demo", "--contacts", "8"], env, tmp_path).returncode == 0
+
+    status = run(["projections", "status"], env, tmp_path)
+    assert status.returncode == 0, status.stderr
+    rows = {line.split("│")[1].strip(): line for line in status.stdout.splitlines() if line.count("│") > 5}
+    assert {"oltp", "olap", "automations"} <= set(rows)
+    lags = {name: line.split("│")[5].strip() for name, line in rows.items()}
+    assert lags["oltp"] == lags["olap"] == "0", status.stdout
+
+    for name in ("oltp", "olap"):
+        rebuilt = run(["projections", "rebuild", name], env, tmp_path)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert re.search(rf"rebuilt {name} from the event store: [\d,]+ events", rebuilt.stdout), rebuilt.stdout
+        assert "generation 1" in rebuilt.stdout
+
+    verified = run(["audit", "verify"], env, tmp_path)
+    assert verified.returncode == 0 and verified.stdout.strip().endswith("clean"), verified.stdout
