@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import EmptyName, InvalidValue, RuleViolation
 from domain.meta import Meta
+from domain.text import clean as _clean
 
 #: Fields a PATCH may change; membership changes through its own commands.
 DETAIL_FIELDS = ("name", "domain", "industry", "size", "owner")
@@ -140,15 +141,6 @@ class Account(Aggregate):
     @event(ContactRemoved)
     def _contact_removed(self, contact_id: UUID, contacts: list[UUID], meta: Meta) -> None:
         self.contacts = list(contacts)
-
-
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidValue(f"expected text, got {type(value).__name__}")
-    value = value.strip()
-    return value or None
 
 
 def _require_name(name: str | None) -> str:

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import EmptyName, InvalidValue, RuleViolation
 from domain.meta import Meta
 from domain.segment import Segment
+from domain.text import clean as _clean
 
 CHANNELS = ("email", "event", "webinar", "social", "ads", "direct_mail")
 
@@ -248,15 +249,6 @@ class Campaign(Aggregate):
 
 def _response_key(contact_id: UUID, response: str) -> str:
     return f"{contact_id}:{response}"
-
-
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidValue(f"expected text, got {type(value).__name__}")
-    value = value.strip()
-    return value or None
 
 
 def _require_name(name: str | None) -> str:

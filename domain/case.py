@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidValue, RuleViolation
 from domain.meta import Meta
 from domain.sla import CHANNELS, PRIORITIES, SlaPolicy
+from domain.text import clean as _clean
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 
@@ -453,13 +454,6 @@ class Case(Aggregate):
     def _sla_breached(self, kind: str, due: datetime, at: datetime, meta: Meta) -> None:
         if kind not in self.breaches:
             self.breaches = [*self.breaches, kind]
-
-
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
 
 
 def _require_text(value: str | None, message: str) -> str:

@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import EmptyName, InvalidValue, RuleViolation, UnknownInteractionType
 from domain.meta import Meta
 from domain.scoring import INTERACTION_TYPES, ScoringRules
+from domain.text import clean as _clean
 
 LIFECYCLE_STAGES = (
     "subscriber",
@@ -393,13 +394,6 @@ def _require_survey_scores(details: Mapping[str, Any]) -> None:
         value = details[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidValue(f"details.{key} must be a whole number from {low} to {high}, got {value!r}")
-
-
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
 
 
 def _require_name(name: str | None) -> str:

@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidValue, RuleViolation
 from domain.meta import Meta
 from domain.pipeline import LOST, TERMINAL_STAGES, WON, Pipeline, UnknownStage
+from domain.text import clean as _clean
 
 __all__ = [
     "Deal",
@@ -388,14 +389,6 @@ class Deal(Aggregate):
     def _details_changed(self, changes: dict[str, Any], meta: Meta) -> None:
         for field, value in changes.items():
             setattr(self, field, value)
-
-
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidValue(f"{value!r} is not text")
-    return value.strip() or None
 
 
 def _require_title(title: str | None) -> str:
