@@ -57,7 +57,15 @@ def get_metric(
             metrics.check(one, metric, filters)
     except metrics.UnsupportedFilter as exc:
         raise Problem(422, "validation_error", str(exc)) from None
-    cursor = services.olap.cursor()
+    try:
+        cursor = services.olap.cursor()
+    except duckdb.IOException:
+        # DuckDB lets one process write a file: another process (a separate projector) holds it.
+        raise Problem(
+            503,
+            "warehouse_unavailable",
+            "the analytics warehouse is held by another process; ask the process that projects it (crm serve)",
+        ) from None
     try:
         rows = _run(cursor, endpoint.main, filters)
         extra = {key: _run(cursor, one, filters) for key, one in endpoint.extra.items()}

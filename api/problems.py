@@ -23,6 +23,7 @@ _TITLES = {
     409: "Conflict",
     422: "Invalid request",
     500: "Internal error",
+    503: "Unavailable",
 }
 
 
