@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.commands import run
-from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.commands import Run
+from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import AccountDetail, AccountPublic, Page, PagingDep
 from api.schemas import CommandAccepted
@@ -46,42 +46,42 @@ class AccountMember(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
 def create_account(
-    body: AccountCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    body: AccountCreate,
+    run: Run,
 ) -> dict[str, object]:
-    answer = run(services, CreateAccount(**body.model_dump()), meta, key, response)
-    response.headers["Location"] = f"/v1/accounts/{answer['id']}"
-    return answer
+    return run.created(CreateAccount(**body.model_dump()), "/v1/accounts")
 
 
 @router.patch("/{account_id}", response_model=CommandAccepted)
 def change_account(
     account_id: UUID,
     body: AccountChange,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise Problem(422, "validation_error", "name at least one field to change")
-    return run(services, ChangeAccountDetails(account_id, changes, version), meta, key, response)
+    return run(ChangeAccountDetails(account_id, changes, version))
 
 
 @router.post("/{account_id}/contacts", response_model=CommandAccepted)
 def add_contact(
-    account_id: UUID, body: AccountMember, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    account_id: UUID,
+    body: AccountMember,
+    run: Run,
 ) -> dict[str, object]:
     """The contact joins the account (and leaves its previous one)."""
-    return run(services, AddContactToAccount(account_id, body.contact_id), meta, key, response)
+    return run(AddContactToAccount(account_id, body.contact_id))
 
 
 @router.delete("/{account_id}/contacts/{contact_id}", response_model=CommandAccepted)
 def remove_contact(
-    account_id: UUID, contact_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    account_id: UUID,
+    contact_id: UUID,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, RemoveContactFromAccount(account_id, contact_id), meta, key, response)
+    return run(RemoveContactFromAccount(account_id, contact_id))
 
 
 @router.get("", response_model=Page[AccountPublic])

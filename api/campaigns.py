@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.commands import run
-from api.deps import IdempotencyKey, MetaDep, ServicesDep
+from api.commands import Run
+from api.deps import ServicesDep
 from api.problems import Problem
 from api.reads import CampaignPublic, Page, PagingDep
 from api.schemas import CommandAccepted
@@ -67,58 +67,55 @@ class SendAccepted(CommandAccepted):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
 def create_campaign(
-    body: CampaignCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    body: CampaignCreate,
+    run: Run,
 ) -> dict[str, object]:
-    answer = run(services, CreateCampaign(body.name, body.channel, body.audience, body.owner), meta, key, response)
-    response.headers["Location"] = f"/v1/campaigns/{answer['id']}"
-    return answer
+    return run.created(CreateCampaign(body.name, body.channel, body.audience, body.owner), "/v1/campaigns")
 
 
 @router.put("/{campaign_id}/audience", response_model=CommandAccepted)
 def change_audience(
     campaign_id: UUID,
     body: AudienceChange,
-    services: ServicesDep,
-    meta: MetaDep,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, ChangeCampaignAudience(campaign_id, body.audience), meta, key, response)
+    return run(ChangeCampaignAudience(campaign_id, body.audience))
 
 
 @router.post("/{campaign_id}/launch", response_model=CommandAccepted)
 def launch(
-    campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    campaign_id: UUID,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, LaunchCampaign(campaign_id), meta, key, response)
+    return run(LaunchCampaign(campaign_id))
 
 
 @router.post("/{campaign_id}/sends", response_model=SendAccepted)
 def send(
-    campaign_id: UUID, body: CampaignSend, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    campaign_id: UUID,
+    body: CampaignSend,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, SendCampaign(campaign_id, tuple(body.contact_ids)), meta, key, response)
+    return run(SendCampaign(campaign_id, tuple(body.contact_ids)))
 
 
 @router.post("/{campaign_id}/responses", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
 def record_response(
     campaign_id: UUID,
     body: CampaignResponse,
-    services: ServicesDep,
-    meta: MetaDep,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     """Also records the matching interaction on the contact, carrying the campaign id."""
     command = RecordCampaignResponse(campaign_id, body.contact_id, body.response, body.occurred_at)
-    return run(services, command, meta, key, response)
+    return run(command)
 
 
 @router.post("/{campaign_id}/complete", response_model=CommandAccepted)
 def complete(
-    campaign_id: UUID, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    campaign_id: UUID,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, CompleteCampaign(campaign_id), meta, key, response)
+    return run(CompleteCampaign(campaign_id))
 
 
 @router.get("", response_model=Page[CampaignPublic])

@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.commands import run
-from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.commands import Run
+from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import CasePublic, Page, PagingDep
 from api.schemas import CommandAccepted
@@ -84,71 +84,60 @@ class CaseAccepted(CommandAccepted):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseAccepted)
 def open_case(
-    body: CaseCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    body: CaseCreate,
+    run: Run,
 ) -> dict[str, object]:
-    answer = run(services, OpenCase(body.contact_id, body.subject, body.priority, body.channel), meta, key, response)
-    response.headers["Location"] = f"/v1/cases/{answer['id']}"
-    return answer
+    return run.created(OpenCase(body.contact_id, body.subject, body.priority, body.channel), "/v1/cases")
 
 
 @router.post("/{case_id}/assign", response_model=CaseAccepted)
 def assign(
     case_id: UUID,
     body: CaseAssign,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, AssignCase(case_id, body.agent, version), meta, key, response)
+    return run(AssignCase(case_id, body.agent, version))
 
 
 @router.post("/{case_id}/respond", response_model=CaseAccepted)
 def respond(
     case_id: UUID,
     body: CaseRespond,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     """An agent's response to the customer; the first one stops the first-response clock."""
-    return run(services, RespondToCase(case_id, body.agent, version), meta, key, response)
+    return run(RespondToCase(case_id, body.agent, version))
 
 
 @router.post("/{case_id}/resolve", response_model=CaseAccepted)
 def resolve(
     case_id: UUID,
     body: CaseResolve,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, ResolveCase(case_id, body.resolution, version), meta, key, response)
+    return run(ResolveCase(case_id, body.resolution, version))
 
 
 @router.post("/{case_id}/priority", response_model=CaseAccepted)
 def change_priority(
     case_id: UUID,
     body: CasePriority,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, ChangeCasePriority(case_id, body.priority, body.reason, version), meta, key, response)
+    return run(ChangeCasePriority(case_id, body.priority, body.reason, version))
 
 
 @router.post("/{case_id}/escalate", response_model=CaseAccepted)
 def escalate(
-    case_id: UUID, body: CaseEscalate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    case_id: UUID,
+    body: CaseEscalate,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, EscalateCase(case_id, body.reason), meta, key, response)
+    return run(EscalateCase(case_id, body.reason))
 
 
 @router.get("", response_model=Page[CasePublic])
@@ -190,13 +179,10 @@ def _transition(path: str, command: Callable[[UUID, int | None], object], doc: s
 
     def route(
         case_id: UUID,
-        services: ServicesDep,
-        meta: MetaDep,
         version: ExpectedVersion,
-        key: IdempotencyKey,
-        response: Response,
+        run: Run,
     ) -> dict[str, object]:
-        return run(services, command(case_id, version), meta, key, response)
+        return run(command(case_id, version))
 
     route.__doc__ = doc
     router.add_api_route(

@@ -1,19 +1,42 @@
-"""Runs a command for a route and shapes the answer every command route gives."""
+"""What every command route does: run the command and shape the answer."""
 
 from __future__ import annotations
 
-from fastapi import Response
+from dataclasses import dataclass
+from typing import Annotated
 
-from api.deps import Services
+from fastapi import Depends, Response
+
+from api.deps import IdempotencyKey, MetaDep, Services, ServicesDep
 from commands.results import CommandResult
 from domain.meta import Meta
 
 
-def run(
-    services: Services, command: object, meta: Meta, idempotency_key: str | None, response: Response
-) -> dict[str, object]:
-    result: CommandResult = services.commands.execute(command, meta, idempotency_key)
-    response.headers["ETag"] = f'"{result.version}"'
-    if result.repeated:
-        response.headers["Idempotent-Replayed"] = "true"
-    return {"id": result.id, "version": result.version, "position": result.position, **result.extra}
+@dataclass
+class Commander:
+    """A route's command runner: the bus, who acts, the retry key and the answer's headers."""
+
+    services: Services
+    meta: Meta
+    idempotency_key: str | None
+    response: Response
+
+    def __call__(self, command: object) -> dict[str, object]:
+        result: CommandResult = self.services.commands.execute(command, self.meta, self.idempotency_key)
+        self.response.headers["ETag"] = f'"{result.version}"'
+        if result.repeated:
+            self.response.headers["Idempotent-Replayed"] = "true"
+        return {"id": result.id, "version": result.version, "position": result.position, **result.extra}
+
+    def created(self, command: object, collection: str) -> dict[str, object]:
+        """A command that creates an aggregate: the answer also says where it lives."""
+        answer = self(command)
+        self.response.headers["Location"] = f"{collection}/{answer['id']}"
+        return answer
+
+
+def commander(services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> Commander:
+    return Commander(services, meta, key, response)
+
+
+Run = Annotated[Commander, Depends(commander)]

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.commands import run
-from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.commands import Run
+from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import DuplicateGroup, Page, PagingDep, TimelineEntry
 from api.schemas import (
@@ -40,23 +40,19 @@ router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
 def create_contact(
-    body: ContactCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    body: ContactCreate,
+    run: Run,
 ) -> dict[str, object]:
     command = CreateContact(**{**body.model_dump(), "tags": tuple(body.tags)})
-    answer = run(services, command, meta, key, response)
-    response.headers["Location"] = f"/v1/contacts/{answer['id']}"
-    return answer
+    return run.created(command, "/v1/contacts")
 
 
 @router.patch("/{contact_id}", response_model=CommandAccepted)
 def change_contact(
     contact_id: UUID,
     body: ContactChange,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     consent = changes.pop("consent", None)
@@ -65,62 +61,50 @@ def change_contact(
     command = ChangeContactDetails(
         contact_id, changes, version, ConsentChange(**consent) if consent is not None else None
     )
-    return run(services, command, meta, key, response)
+    return run(command)
 
 
 @router.post("/{contact_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionAccepted)
 def record_interaction(
     contact_id: UUID,
     body: InteractionCreate,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     command = RecordInteraction(contact_id, body.type, body.occurred_at, body.details, version)
-    return run(services, command, meta, key, response)
+    return run(command)
 
 
 @router.post("/{contact_id}/lifecycle", response_model=LifecycleAccepted)
 def change_lifecycle(
     contact_id: UUID,
     body: LifecycleChange,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     command = ChangeLifecycleStage(contact_id, body.stage, body.reason, None, version)
-    return run(services, command, meta, key, response)
+    return run(command)
 
 
 @router.post("/{contact_id}/merge", response_model=MergeAccepted)
 def merge_contact(
     contact_id: UUID,
     body: ContactMerge,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     """This contact is absorbed by ``into``: it becomes read-only and points at it."""
-    return run(services, MergeContacts(contact_id, body.into, version), meta, key, response)
+    return run(MergeContacts(contact_id, body.into, version))
 
 
 @router.post("/{contact_id}/erase", response_model=CommandAccepted)
 def erase_contact(
     contact_id: UUID,
     body: ContactErase,
-    services: ServicesDep,
-    meta: MetaDep,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     """Erases the person's personal data (GDPR); the history stays, unreadable."""
-    return run(services, EraseContact(contact_id, body.reason), meta, key, response)
+    return run(EraseContact(contact_id, body.reason))
 
 
 @router.get("", response_model=Page[ContactPublic])

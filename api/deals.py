@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.commands import run
-from api.deps import ExpectedVersion, IdempotencyKey, MetaDep, ServicesDep
+from api.commands import Run
+from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import Board, DealPublic, Page, PagingDep
 from api.schemas import CommandAccepted
@@ -84,79 +84,63 @@ class DealAccepted(CommandAccepted):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DealAccepted)
 def create_deal(
-    body: DealCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    body: DealCreate,
+    run: Run,
 ) -> dict[str, object]:
-    answer = run(services, CreateDeal(**body.model_dump()), meta, key, response)
-    response.headers["Location"] = f"/v1/deals/{answer['id']}"
-    return answer
+    return run.created(CreateDeal(**body.model_dump()), "/v1/deals")
 
 
 @router.post("/{deal_id}/stage", response_model=DealAccepted)
 def move(
     deal_id: UUID,
     body: DealMove,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, MoveDeal(deal_id, body.stage, version), meta, key, response)
+    return run(MoveDeal(deal_id, body.stage, version))
 
 
 @router.post("/{deal_id}/win", response_model=DealAccepted)
 def win(
     deal_id: UUID,
     body: DealWin,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, WinDeal(deal_id, body.amount, body.closed_on, version), meta, key, response)
+    return run(WinDeal(deal_id, body.amount, body.closed_on, version))
 
 
 @router.post("/{deal_id}/lose", response_model=DealAccepted)
 def lose(
     deal_id: UUID,
     body: DealLose,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, LoseDeal(deal_id, body.reason, version), meta, key, response)
+    return run(LoseDeal(deal_id, body.reason, version))
 
 
 @router.post("/{deal_id}/reopen", response_model=DealAccepted)
 def reopen(
     deal_id: UUID,
     body: DealReopen,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, ReopenDeal(deal_id, body.stage, version), meta, key, response)
+    return run(ReopenDeal(deal_id, body.stage, version))
 
 
 @router.patch("/{deal_id}", response_model=DealAccepted)
 def change(
     deal_id: UUID,
     body: DealChange,
-    services: ServicesDep,
-    meta: MetaDep,
     version: ExpectedVersion,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise Problem(422, "validation_error", "name at least one field to change")
-    return run(services, ChangeDealDetails(deal_id, changes, version), meta, key, response)
+    return run(ChangeDealDetails(deal_id, changes, version))
 
 
 @router.get("", response_model=Page[DealPublic])

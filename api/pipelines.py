@@ -7,8 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.commands import run
-from api.deps import IdempotencyKey, MetaDep, ServicesDep
+from api.commands import Run
+from api.deps import ServicesDep
 from api.problems import Problem
 from api.reads import Page, PagingDep, PipelinePublic
 from api.schemas import CommandAccepted
@@ -64,19 +64,20 @@ class PipelineAccepted(CommandAccepted):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PipelineAccepted)
 def create_pipeline(
-    body: PipelineCreate, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    body: PipelineCreate,
+    run: Run,
 ) -> dict[str, object]:
     command = CreatePipeline(body.name, tuple(s.to_stage() for s in body.stages))
-    answer = run(services, command, meta, key, response)
-    response.headers["Location"] = f"/v1/pipelines/{answer['id']}"
-    return answer
+    return run.created(command, "/v1/pipelines")
 
 
 @router.post("/{pipeline_id}/stages", response_model=PipelineAccepted)
 def add_stage(
-    pipeline_id: UUID, body: StageAdd, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    pipeline_id: UUID,
+    body: StageAdd,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, AddStage(pipeline_id, body.to_stage(), body.position), meta, key, response)
+    return run(AddStage(pipeline_id, body.to_stage(), body.position))
 
 
 @router.put("/{pipeline_id}/stages/{stage_key}/name", response_model=PipelineAccepted)
@@ -84,12 +85,9 @@ def rename_stage(
     pipeline_id: UUID,
     stage_key: str,
     body: StageRename,
-    services: ServicesDep,
-    meta: MetaDep,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, RenameStage(pipeline_id, stage_key, body.name), meta, key, response)
+    return run(RenameStage(pipeline_id, stage_key, body.name))
 
 
 @router.put("/{pipeline_id}/stages/{stage_key}/probability", response_model=PipelineAccepted)
@@ -97,19 +95,18 @@ def set_probability(
     pipeline_id: UUID,
     stage_key: str,
     body: StageProbability,
-    services: ServicesDep,
-    meta: MetaDep,
-    key: IdempotencyKey,
-    response: Response,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, SetStageProbability(pipeline_id, stage_key, body.probability), meta, key, response)
+    return run(SetStageProbability(pipeline_id, stage_key, body.probability))
 
 
 @router.put("/{pipeline_id}/stages", response_model=PipelineAccepted)
 def reorder(
-    pipeline_id: UUID, body: StageOrder, services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response
+    pipeline_id: UUID,
+    body: StageOrder,
+    run: Run,
 ) -> dict[str, object]:
-    return run(services, ReorderStages(pipeline_id, tuple(body.keys)), meta, key, response)
+    return run(ReorderStages(pipeline_id, tuple(body.keys)))
 
 
 @router.get("", response_model=Page[PipelinePublic])
