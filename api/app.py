@@ -7,7 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import accounts, analytics, audit, campaigns, cases, contacts, deals, integrity, pipelines, problems
+from api import (
+    accounts,
+    analytics,
+    audit,
+    campaigns,
+    cases,
+    contacts,
+    deals,
+    health,
+    integrity,
+    limits,
+    pipelines,
+    problems,
+)
 from api.deps import Services
 
 
@@ -35,11 +48,8 @@ def create_app(
     )
     app.state.services = services
     problems.install(app)
+    limits.install(app)
+    health.install(app, health.StoreGate())
     for module in (contacts, accounts, pipelines, deals, cases, campaigns, audit, integrity, analytics):
         app.include_router(module.router)
-
-    @app.get("/health", tags=["ops"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app

@@ -60,6 +60,10 @@ class Services(Protocol):
 
     def verify(self, kafka: bool = False) -> Verdict: ...
 
+    def readiness(self) -> dict[str, str]:
+        """Each dependency and what it answered within a short deadline: ``ok`` or why not."""
+        ...
+
 
 def get_services(request: Request) -> Services:
     return request.app.state.services

@@ -5,7 +5,7 @@ command and the position replays the event, and the idempotency key makes that h
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from automations.reactions import Reaction, Reactions
 from commands.bus import CommandBus
@@ -38,8 +38,12 @@ class AutomationWriter:
         self._generation, stored = positions.read(self._conn, self.db.ph, self.name)
         return stored
 
-    def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
+    def write(
+        self, records: Sequence[Record], reject: Callable[[Record, Exception], None], skip: Collection[Record] = ()
+    ) -> None:
         for record in records:
+            if record in skip:
+                continue
             try:
                 trigger = Envelope.from_json(record.value)
             except Exception as exc:

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from commands.group_commit import GroupCommitter
+from commands.limits import check_storable, check_text
 from commands.recorders import IdempotencyClaim, RecordedAnswer, fingerprint
 from commands.results import CommandResult
 from commands.store import CrmEventStore
@@ -102,6 +103,9 @@ class CommandBus:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
+        check_storable(command, meta)
+        if idempotency_key is not None:
+            check_text(idempotency_key, "the Idempotency-Key")
         command_print = fingerprint(command) if idempotency_key else None
         if idempotency_key:
             answer = self.store.recorder.find_answer(idempotency_key)

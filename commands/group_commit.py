@@ -6,19 +6,34 @@ command to arrive commits at once; those that arrive meanwhile wait and are then
 together, in one transaction, by one of them. The optimistic concurrency check is the
 same database constraint as before: if anything in a group conflicts, the group is rolled
 back and each command is saved on its own, so only the conflicting one fails.
+
+Every member of a group gets an answer, whatever happens: a failure that belongs to one
+command (a conflict, a value the database refuses) is isolated by halving the group; a
+failure that belongs to nobody (the database is down) is answered to every member at once.
+No one waits without a deadline.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import InterfaceError, OperationalError, Recording
 
 from commands.recorders import IdempotencyClaim
+
+#: Failures of the database itself, not of any one command: nothing to isolate.
+_OUTAGES = (OperationalError, InterfaceError)
+
+
+class CommitTimeout(OperationalError):
+    """The event store did not answer in time. Raised to a command still queued (nothing
+    was recorded) or still being committed (it may have been: retry with the same
+    ``Idempotency-Key`` to find out safely)."""
 
 
 @dataclass
@@ -37,9 +52,10 @@ class _Request:
 
 
 class GroupCommitter:
-    def __init__(self, store: Any, max_group: int = 200) -> None:
+    def __init__(self, store: Any, max_group: int = 200, deadline: float = 30.0) -> None:
         self._store = store
         self._max_group = max_group
+        self._deadline = deadline
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
         self._committing = False
@@ -52,11 +68,15 @@ class GroupCommitter:
         error their own save would have raised. ``erase_keys``: people whose personal-data
         keys are deleted in the same transaction."""
         request = _Request(aggregates, idempotency, erase_keys)
+        give_up = time.monotonic() + self._deadline
         with self._cond:
             self._pending.append(request)
             while not request.done:
                 if self._committing:
-                    self._cond.wait()
+                    remaining = give_up - time.monotonic()
+                    if remaining <= 0:
+                        self._abandon(request)
+                    self._cond.wait(remaining)
                     continue
                 self._committing = True
                 group = self._pending[: self._max_group]
@@ -72,13 +92,29 @@ class GroupCommitter:
             raise request.error
         return request.recordings
 
+    def _abandon(self, request: _Request) -> None:
+        """Past the deadline (called with the lock held): a request still queued leaves the
+        queue unrecorded; one that a committer took may or may not be recorded."""
+        if request in self._pending:
+            self._pending.remove(request)
+            raise CommitTimeout(f"the event store did not take the command within {self._deadline:.0f}s")
+        raise CommitTimeout(
+            f"the event store did not confirm the command within {self._deadline:.0f}s; it may have been "
+            "recorded: retry with the same Idempotency-Key"
+        )
+
     def _commit(self, group: list[_Request]) -> None:
-        # Take the events out of the aggregates once: a failed group save must not lose them
-        # before the commands are tried in smaller groups.
-        for request in group:
-            request.events = [e for a in request.aggregates for e in a.collect_events()]
-        for subgroup in _without_certain_conflicts(group):
-            self._commit_or_split(subgroup)
+        try:
+            # Take the events out of the aggregates once: a failed group save must not lose
+            # them before the commands are tried in smaller groups.
+            for request in group:
+                request.events = [e for a in request.aggregates for e in a.collect_events()]
+            for subgroup in _without_certain_conflicts(group):
+                self._commit_or_split(subgroup)
+        except BaseException as exc:  # whatever happened, nobody is left waiting
+            _answer_all(group, exc)
+            if not isinstance(exc, Exception):
+                raise
 
     def _commit_or_split(self, group: list[_Request]) -> None:
         """Commits the group; if something in it conflicts, halves it until the conflict
@@ -88,7 +124,9 @@ class GroupCommitter:
             return
         try:
             self._commit_together(group)
-        except IntegrityError:
+        except _OUTAGES as exc:
+            _answer_all(group, exc)
+        except Exception:  # a conflict, or a value the database refuses: whose is it?
             middle = len(group) // 2
             self._commit_or_split(group[:middle])
             self._commit_or_split(group[middle:])
@@ -122,6 +160,14 @@ class GroupCommitter:
             request.recordings = recordings[start : start + count]
             request.done = True
             start += count
+
+
+def _answer_all(group: list[_Request], error: BaseException) -> None:
+    """Every member not answered yet gets ``error``."""
+    for request in group:
+        if not request.done:
+            request.error = error
+            request.done = True
 
 
 def _without_certain_conflicts(group: list[_Request]) -> list[list[_Request]]:

@@ -171,6 +171,10 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": str(pool_size),
             "POSTGRES_LOCK_TIMEOUT": "5",
+            # No wait without a deadline: a pooled connection or a new one comes within 5 s,
+            # and a connection that died with the server is noticed before it is used.
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "yes",
             "APPLICATION_RECORDER_TOPIC": "commands.recorders:PostgresCommandRecorder",
         }
     raise ValueError(f"event store URL must start with sqlite:// or postgresql://, got {url!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,9 @@ from pydantic import ValidationError
 from crm.settings import Settings
 from crm.wiring import PROJECTIONS, Container
 
+_T = TypeVar("_T")
+_W = TypeVar("_W")
+
 
 def _settings() -> Settings:
     try:
@@ -26,11 +30,37 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid CRM_* settings:\n{exc}") from None
 
 
-def _stop_on_signals() -> threading.Event:
+#: Seconds a process may take to stop after SIGTERM or SIGINT before it exits regardless.
+#: Exiting then is safe: every position is stored with what it covers.
+STOP_GRACE = 10.0
+
+
+def _stop_on_signals(grace: float = STOP_GRACE) -> threading.Event:
+    """An event set by SIGTERM or SIGINT. A watchdog then ends the process after ``grace``
+    seconds (and a few more to close clients), even if a client call never returns."""
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            watchdog = threading.Timer(grace + 5.0, os._exit, (0,))
+            watchdog.daemon = True
+            watchdog.start()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     return stop
+
+
+def _supervised(name: str, build: Callable[[], _W], run: Callable[[_W, threading.Event], None]) -> None:
+    """Runs one long-running piece until a signal, rebuilt after every failure (an outage
+    of PostgreSQL or Kafka, a crash) with backoff: the process itself never exits on one."""
+    from crm.workers import Workers
+
+    stop = _stop_on_signals()
+    workers = Workers()
+    workers.add(name, build, run)  # type: ignore[arg-type]
+    workers.run_until_stopped(stop, STOP_GRACE)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,14 +156,14 @@ def relay(until_idle: bool) -> None:
         raise click.ClickException("the relay publishes to Kafka: set CRM_KAFKA_BOOTSTRAP")
     container = Container(settings)
     try:
-        worker = container.relay()
         if until_idle:
+            worker = container.relay()
             total = 0
             while n := worker.publish_pending():
                 total += n
             click.echo(f"published {total} events; relay position {worker.position}")
         else:
-            worker.run(_stop_on_signals())
+            _supervised("relay", container.relay, lambda relay, stop: relay.run(stop))
     finally:
         container.close()
 
@@ -146,12 +176,11 @@ def project(name: str, until_idle: bool) -> None:
     share a Kafka consumer group, so starting more spreads the partitions."""
     container = Container(_settings())
     try:
-        runner = container.projector(name)
         if until_idle:
-            n = runner.run_until_idle()
+            n = container.projector(name).run_until_idle()
             click.echo(f"projected {n} events into {name}")
         else:
-            runner.run(_stop_on_signals())
+            _supervised(f"projector-{name}", lambda: container.projector(name), lambda runner, stop: runner.run(stop))
     finally:
         container.close()
 
@@ -239,12 +268,12 @@ def automate(until_idle: bool) -> None:
     CRM_AGENTS; a won deal makes its contact a customer; an SLA breach escalates the case."""
     container = Container(_settings())
     try:
-        runner = container.automations()
         if until_idle:
+            runner = container.automations()
             runner.run_until_idle()
             click.echo(f"issued {runner.writer.issued} commands")
         else:
-            runner.run(_stop_on_signals())
+            _supervised("automations", container.automations, lambda runner, stop: runner.run(stop))
     finally:
         container.close()
 
@@ -256,12 +285,13 @@ def sla_watch(once: bool) -> None:
     passed unmet (the escalation automation then raises its priority)."""
     container = Container(_settings())
     try:
-        watcher = container.sla_watcher()
         if once:
+            watcher = container.sla_watcher()
             watcher.catch_up()
             click.echo(f"recorded {watcher.tick()} breaches")
         else:
-            watcher.run(_stop_on_signals(), container.settings.sla_watch_interval)
+            interval = container.settings.sla_watch_interval
+            _supervised("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
     finally:
         container.close()
 
@@ -279,9 +309,6 @@ class _Instant(click.ParamType):
             return value if isinstance(value, datetime) else parse_instant(str(value))
         except InvalidValue as exc:
             self.fail(exc.detail, param, ctx)
-
-
-_T = TypeVar("_T")
 
 
 def _audit_call(call: Callable[[], _T]) -> _T:
@@ -374,11 +401,13 @@ def export() -> None:
 def export_dsar(contact_id: UUID, output: str | None) -> None:
     """Everything held about one person (data subject access request): the contact's state,
     its deals and cases, and the complete history of all of them, as JSON."""
-    from replay.exports import write_chunks
+    from replay.exports import OutputRefused, write_chunks
 
     container = Container(_settings())
     try:
         write_chunks(_audit_call(lambda: container.audit.dsar(contact_id)), output)
+    except OutputRefused as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         container.close()
 
@@ -389,11 +418,13 @@ def export_dsar(contact_id: UUID, output: str | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="A file instead of stdout.")
 def export_audit(start: datetime, end: datetime, output: str | None) -> None:
     """The audit trail of a period: every event of every aggregate recorded in it, as CSV."""
-    from replay.exports import write_chunks
+    from replay.exports import OutputRefused, write_chunks
 
     container = Container(_settings())
     try:
         write_chunks(_audit_call(lambda: container.audit.trail_csv(start, end)), output)
+    except OutputRefused as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         container.close()
 
@@ -402,9 +433,11 @@ def export_audit(start: datetime, end: datetime, output: str | None) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, writable=True))
 def export_parquet(directory: str) -> None:
     """The analytics warehouse as Parquet, for bigger engines: every fact partitioned by
-    year and month of its business date, every dimension as one file (docs/ANALYTICS.md)."""
+    year and month of its business date, every dimension as one file (docs/ANALYTICS.md).
+    DIRECTORY must be new, empty or an earlier export: anything else is refused."""
     import duckdb
 
+    from projections.olap.export import ExportRefused
     from projections.olap.export import export_parquet as write_parquet
 
     path = _settings().olap_file
@@ -417,6 +450,8 @@ def export_parquet(directory: str) -> None:
     try:
         for done in write_parquet(conn, directory):
             click.echo(f"{done.table}: {done.rows} rows -> {done.path}")
+    except ExportRefused as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         conn.close()
 

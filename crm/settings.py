@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     oltp_dsn: str | None = Field(None, description="postgresql://… (default: SQLite in data_dir)")
     olap_path: Path | None = Field(None, description="DuckDB file (default: data_dir/analytics.duckdb)")
     batch_size: int = Field(1000, ge=1, description="records per projector transaction")
+    instance_id: str | None = Field(
+        None, description="this host's name in Kafka consumer groups (default: the host name)"
+    )
     scoring_rules: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
     mql_threshold: int = Field(100, description="lead score at which a contact becomes marketing-qualified")
     agents: list[str] = Field(default_factory=list, description="support agents new cases go to, round-robin")

@@ -16,6 +16,8 @@ from commands.bus import CommandBus
 from commands.config import CommandConfig
 from commands.handlers import HANDLERS
 from commands.store import CrmEventStore
+from crm import probe
+from crm.instances import InstanceSlots
 from crm.settings import Settings
 from projections.olap.writer import OlapWriter
 from projections.olap.writer import connect as connect_duckdb
@@ -113,6 +115,16 @@ class Container:
 
     # -- streams -----------------------------------------------------------------------
 
+    @cached_property
+    def _instance_slots(self) -> InstanceSlots:
+        slots = InstanceSlots(self.settings.data_dir / "instances", self.settings.instance_id)
+        self._closables.append(slots)
+        return slots
+
+    def instance_id(self, group: str) -> str:
+        """This process's static member name in a consumer group (see ``crm.instances``)."""
+        return self._instance_slots.instance_id(group)
+
     def topic_for(self, aggregate_type: str) -> str:
         return topics.topic_for(aggregate_type, self.settings.kafka_topic_prefix)
 
@@ -127,7 +139,7 @@ class Container:
         self.ensure_topics()
         publisher = kafka.KafkaPublisher(self.settings.kafka_client(), self.topic_for)
         self._closables.append(publisher)
-        relay = Relay(self.store, publisher)
+        relay = Relay(self.store, publisher, self.dead_letters)
         self.store.on_saved(relay.wake)
         return relay
 
@@ -141,10 +153,12 @@ class Container:
     def source(self, name: str) -> Source:
         if self.settings.uses_kafka:
             self.ensure_topics()
+            group = f"{self.settings.kafka_topic_prefix}.projector.{name}"
             return kafka.KafkaSource(
                 self.settings.kafka_client(),
-                group_id=f"{self.settings.kafka_topic_prefix}.projector.{name}",
+                group_id=group,
                 topics=topics.all_topics(self.settings.kafka_topic_prefix),
+                instance_id=self.instance_id(group),
             )
         source = NotificationLogSource(self.store)
         self.store.on_saved(source.notify)
@@ -161,10 +175,12 @@ class Container:
     def sla_watcher(self) -> SlaWatcher:
         if self.settings.uses_kafka:
             self.ensure_topics()
+            group = f"{self.settings.kafka_topic_prefix}.sla-watch"
             source: Source = kafka.KafkaSource(
                 self.settings.kafka_client(),
-                group_id=f"{self.settings.kafka_topic_prefix}.sla-watch",
+                group_id=group,
                 topics=[self.topic_for("case")],
+                instance_id=self.instance_id(group),
             )
         else:
             source = NotificationLogSource(self.store)
@@ -194,6 +210,15 @@ class Container:
             verdict.checked += on_kafka.checked
             verdict.findings += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.findings]
         return verdict
+
+    def readiness(self, deadline: float = 3.0) -> dict[str, str]:
+        """Asks each dependency directly (not through pools that retry), all at once, each
+        within ``deadline`` seconds: ``ok`` or why not."""
+        checks = {"event_store": lambda: probe.database(self.settings.event_store_url, deadline)}
+        checks["read_model"] = lambda: probe.database(self.settings.oltp_url, deadline)
+        if self.settings.uses_kafka:
+            checks["kafka"] = lambda: probe.kafka(self.settings.kafka_client(), deadline)
+        return probe.all_of(checks, deadline)
 
     def opened_for(self, name: str, source: Source) -> Source:
         """The operational model shows people their customers' names: its stream arrives

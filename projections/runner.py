@@ -1,16 +1,22 @@
 """Runs one projection: poll a batch from its source, write rows and positions in one
-transaction, then tell the source. Errors stop the projector; nothing is skipped."""
+transaction, then tell the source.
+
+A record that cannot be projected, whether its projection raises or the database refuses
+its rows, is a poison: it is found by halving the batch, dead-lettered, and the rest flows
+on. An outage (``streams.faults.is_outage``) is never blamed on a record: it propagates,
+and the process's supervisor retries from the stored positions once the store is back."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from projections.positions import PositionsMoved, last_offsets
 from streams.deadletters import DeadLetters
+from streams.faults import is_outage
 from streams.records import Channel, Record, Source
 
 log = logging.getLogger(__name__)
@@ -25,11 +31,12 @@ class Writer(Protocol):
     def positions(self) -> Mapping[Channel, int]:
         """The last offset durably projected, per channel (and the generation it belongs to)."""
 
-    def write(self, records: Sequence[Record], reject: Reject) -> None:
+    def write(self, records: Sequence[Record], reject: Reject, skip: Collection[Record] = ()) -> None:
         """Applies the batch and stores its positions in one transaction; all or nothing.
         A record the projection cannot process is handed to ``reject`` (before the
-        transaction) and the rest of the batch goes on. Raises ``PositionsMoved`` when a
-        rebuild switched the tables since ``positions`` was read."""
+        transaction) and the rest of the batch goes on; records in ``skip`` (already
+        dead-lettered) are not applied, but their positions are stored. Raises
+        ``PositionsMoved`` when a rebuild switched the tables since ``positions`` was read."""
 
 
 class ProjectorRunner:
@@ -54,7 +61,7 @@ class ProjectorRunner:
         if not records:
             return 0
         try:
-            self.writer.write(records, self._reject)
+            self._write(records, set())
         except PositionsMoved as moved:
             log.info("%s; seeking to the rebuilt positions", moved)
             self.source.start(self.writer.positions)
@@ -62,6 +69,31 @@ class ProjectorRunner:
         self.source.committed(last_offsets(records))
         self.processed += len(records)
         return len(records)
+
+    def _write(self, records: Sequence[Record], skip: set[Record]) -> None:
+        """Writes the batch; when the store refuses it for a reason other than an outage,
+        halves it until the one record that causes the refusal is alone, dead-letters that
+        record, and writes the rest. ``skip`` collects the batch's dead-lettered records."""
+
+        def reject(record: Record, error: Exception) -> None:
+            self._reject(record, error)
+            skip.add(record)
+
+        try:
+            self.writer.write(records, reject, skip)
+        except PositionsMoved:
+            raise
+        except Exception as exc:
+            suspects = [r for r in records if r not in skip]
+            if is_outage(exc) or self.dead_letters is None or not suspects:
+                raise  # not a record's fault (or nowhere to set one aside): retry later
+            if len(suspects) > 1:
+                middle = len(records) // 2
+                self._write(records[:middle], skip)
+                self._write(records[middle:], skip)
+                return
+            reject(suspects[0], exc)
+            self.writer.write(records, reject, skip)
 
     def _reject(self, record: Record, error: Exception) -> None:
         """Dead-letters the record before its batch commits, so it is never just dropped."""

@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -80,24 +82,58 @@ def _dsar(reader: EventReader, contact_id: UUID, plan: Plan) -> Iterator[str]:
     yield "}\n"
 
 
+class OutputRefused(Exception):
+    """The output path is not the export's to write: nothing was touched."""
+
+
 def write_chunks(chunks: Iterable[str], path: str | None) -> None:
-    """To stdout, or to ``path``: written as ``path.partial`` and renamed when complete, so a
-    file at ``path`` is always a whole export."""
+    """To stdout, or to ``path``: written to a new temporary file beside it, put on disk, then
+    renamed onto ``path``, so a file at ``path`` is always a whole export. Refuses
+    (``OutputRefused``) a ``path`` that is a symbolic link: replacing a link the user made,
+    or writing where it points, would both touch what is not the export's. If the chunks
+    fail, ``path`` keeps what it held and the temporary file is removed."""
     if path is None:
         for chunk in chunks:
             sys.stdout.write(chunk)
         sys.stdout.flush()
         return
-    partial = f"{path}.partial"
+    target = os.path.abspath(path)
+    if os.path.islink(target):
+        raise OutputRefused(f"{path} is a symbolic link; give the file itself (an export never writes through a link)")
+    # A name of its own (O_CREAT | O_EXCL | O_NOFOLLOW): no file or link someone left at a
+    # guessable name like FILE.partial is ever opened, overwritten or removed.
+    fd, temporary = tempfile.mkstemp(
+        dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".partial"
+    )
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             for chunk in chunks:
                 out.write(chunk)
-        os.replace(partial, path)
+            out.flush()
+            os.fsync(out.fileno())
+        _keep_mode(temporary, target)
+        os.replace(temporary, target)  # replaces a link put there since the check, never its target
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.remove(partial)
+            os.remove(temporary)
         raise
+    _sync_folder(os.path.dirname(target))
+
+
+def _keep_mode(temporary: str, target: str) -> None:
+    """A replaced file keeps its permissions; a new one stays readable by its owner only
+    (``mkstemp``'s mode), as befits personal data."""
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(temporary, stat.S_IMODE(os.lstat(target).st_mode))
+
+
+def _sync_folder(folder: str) -> None:
+    """The rename on disk too, so that a power cut never brings back the old file."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def print_table(entries: Iterable[HistoryEntry], console: Console, rows_per_table: int = 200) -> int:

@@ -17,23 +17,36 @@ from kafka import KafkaProducer
 
 from streams.records import Record
 
+#: A dead letter carries at most this much of the record it sets aside: the letter itself
+#: must fit on Kafka even when the record was refused for its size.
+MAX_VALUE_CHARS = 64 * 1024
+
 
 class DeadLetters(Protocol):
-    def send(self, projection: str, record: Record, error: BaseException) -> None:
-        """Returns once the dead letter is durable; raises otherwise (the batch then fails)."""
+    def send(
+        self, projection: str, record: Record, error: BaseException, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """Returns once the dead letter is durable; raises otherwise (the batch then fails).
+        ``projection`` names who set it aside (a projection, the relay); ``extra`` adds
+        fields to the letter."""
 
 
-def letter(projection: str, record: Record, error: BaseException) -> dict[str, Any]:
+def letter(
+    projection: str, record: Record, error: BaseException, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    value = record.value.decode(errors="replace")
     return {
         "projection": projection,
         "source": record.source,
         "partition": record.partition,
         "offset": record.offset,
         "key": record.key.decode(errors="replace") if record.key else None,
-        "value": record.value.decode(errors="replace"),
-        "error": f"{type(error).__name__}: {error}",
+        "value": value[:MAX_VALUE_CHARS],
+        "value_bytes": len(record.value),
+        "error": f"{type(error).__name__}: {error}"[:2000],
         "traceback": "".join(traceback.format_exception(error))[-4000:],
         "failed_at": datetime.now(UTC).isoformat(),
+        **(extra or {}),
     }
 
 
@@ -42,8 +55,10 @@ class KafkaDeadLetters:
         self.topic = topic
         self._producer = KafkaProducer(**client, acks="all", enable_idempotence=True)
 
-    def send(self, projection: str, record: Record, error: BaseException) -> None:
-        body = letter(projection, record, error)
+    def send(
+        self, projection: str, record: Record, error: BaseException, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        body = letter(projection, record, error, extra)
         self._producer.send(
             self.topic,
             key=record.key,
@@ -60,9 +75,11 @@ class FileDeadLetters:
         self.path = path
         self._lock = threading.Lock()
 
-    def send(self, projection: str, record: Record, error: BaseException) -> None:
+    def send(
+        self, projection: str, record: Record, error: BaseException, extra: Mapping[str, Any] | None = None
+    ) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(letter(projection, record, error)) + "\n"
+        line = json.dumps(letter(projection, record, error, extra)) + "\n"
         with self._lock, self.path.open("a") as out:
             out.write(line)
             out.flush()

@@ -13,6 +13,7 @@ from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from streams.envelope import CONTENT_TYPE, Envelope
+from streams.faults import is_outage
 from streams.records import Channel, Record
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,9 @@ class KafkaPublisher:
     """Publishes envelopes keyed by aggregate id; ``publish`` returns only once the broker
     acknowledged every record (acks=all), so the caller may then record its position."""
 
-    def __init__(self, client: Mapping[str, Any], topic_for: Callable[[str], str]) -> None:
+    def __init__(self, client: Mapping[str, Any], topic_for: Callable[[str], str], timeout: float = 30.0) -> None:
         self._topic_for = topic_for
+        self._timeout = timeout
         self._producer = KafkaProducer(
             **client,
             acks="all",
@@ -53,20 +55,33 @@ class KafkaPublisher:
             compression_type="gzip",
         )
 
-    def publish(self, envelopes: Sequence[Envelope]) -> None:
+    def publish(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, Exception]]:
+        """Sends every envelope and waits for the broker; answers those it refused for good
+        (too large, say). Raises when it could not reach the broker: nothing is refused then,
+        and the whole batch is sent again (consumers drop the repeats)."""
         headers = [("content-type", CONTENT_TYPE.encode())]
-        futures = [
-            self._producer.send(
-                self._topic_for(e.aggregate_type),
-                key=e.subject.encode(),
-                value=e.to_json(),
-                headers=headers,
-            )
-            for e in envelopes
-        ]
-        self._producer.flush()
-        for future in futures:
-            future.get()  # raises the broker's error, if any
+        sent: list[tuple[Envelope, Any]] = []
+        refused: list[tuple[Envelope, Exception]] = []
+        for e in envelopes:
+            try:
+                future = self._producer.send(
+                    self._topic_for(e.aggregate_type), key=e.subject.encode(), value=e.to_json(), headers=headers
+                )
+            except Exception as exc:  # refused before sending: too large for the client's limit
+                if is_outage(exc):
+                    raise
+                refused.append((e, exc))
+                continue
+            sent.append((e, future))
+        self._producer.flush(timeout=self._timeout)
+        for e, future in sent:
+            try:
+                future.get(timeout=self._timeout)
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                refused.append((e, exc))
+        return refused
 
     def close(self) -> None:
         self._producer.close()
@@ -80,12 +95,19 @@ class KafkaSource:
     still committed afterwards, for lag monitoring only.
     """
 
-    def __init__(self, client: Mapping[str, Any], group_id: str, topics: Sequence[str]) -> None:
+    def __init__(
+        self, client: Mapping[str, Any], group_id: str, topics: Sequence[str], instance_id: str | None = None
+    ) -> None:
         self._topics = list(topics)
         self._subscribed = False
         self._consumer = KafkaConsumer(
             **client,
             group_id=group_id,
+            # Static membership: a member restarted after a crash takes its partitions back
+            # at once, instead of the group waiting out the dead member's session.
+            group_instance_id=instance_id,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,

@@ -13,7 +13,7 @@ the batch's positions. Nothing is written row by row.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -76,11 +76,15 @@ class OlapWriter:
         self._generation, stored = positions.read(self._conn, "?", self.name)
         return stored
 
-    def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
+    def write(
+        self, records: Sequence[Record], reject: Callable[[Record, Exception], None], skip: Collection[Record] = ()
+    ) -> None:
         # A redelivered event may sit twice in one batch; keep the first.
         event_rows: dict[tuple[str, int], dict[str, Any]] = {}
         changes: list[Change] = []
         for record in records:
+            if record in skip:
+                continue
             try:
                 envelope = Envelope.from_json(record.value)
                 row = events.row(envelope)

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+#: Seconds to wait for a connection: no read or write waits without a deadline.
+CONNECT_TIMEOUT = 5
+
 
 class OltpDatabase:
     """``sqlite:///path/read.sqlite`` or ``postgresql://user:pass@host:port/db``."""
@@ -60,7 +63,7 @@ class OltpDatabase:
             return conn
         import psycopg
 
-        return psycopg.connect(self.dsn, autocommit=True)
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
 
     @contextmanager
     def transaction(self, conn: Any) -> Iterator[Any]:
@@ -89,7 +92,16 @@ class OltpDatabase:
         if self._pool is None:
             from psycopg_pool import ConnectionPool
 
-            self._pool = ConnectionPool(self.dsn, min_size=1, max_size=8, kwargs={"autocommit": True}, open=True)
+            # A bounded wait for a connection, and none handed out that died with the server.
+            self._pool = ConnectionPool(
+                self.dsn,
+                min_size=1,
+                max_size=8,
+                kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                timeout=CONNECT_TIMEOUT,
+                check=ConnectionPool.check_connection,
+                open=True,
+            )
         with self._pool.connection() as conn:
             yield conn
 

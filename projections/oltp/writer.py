@@ -8,7 +8,7 @@ few statements each executed for many rows, and stores the batch's positions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from projections import positions
@@ -43,10 +43,14 @@ class OltpWriter:
         self._generation, stored = positions.read(self._conn, self.db.ph, self.name)
         return stored
 
-    def write(self, records: Sequence[Record], reject: Callable[[Record, Exception], None]) -> None:
+    def write(
+        self, records: Sequence[Record], reject: Callable[[Record, Exception], None], skip: Collection[Record] = ()
+    ) -> None:
         patches: list[Patch] = []
         rows: list[Row] = []
         for record in records:
+            if record in skip:
+                continue
             try:
                 changes = project(Envelope.from_json(record.value))
             except Exception as exc:  # a poison event: set aside, the batch goes on
