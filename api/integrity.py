@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
 
@@ -25,6 +25,9 @@ class VerdictOut(BaseModel):
     checked: int
     aggregates: int
     findings: list[FindingOut]
+    notes: list[FindingOut] = Field(
+        default_factory=list, description="events absent from Kafka on purpose: the relay dead-lettered them"
+    )
 
 
 @router.get("/verify", response_model=VerdictOut)
@@ -37,4 +40,5 @@ def verify_store(services: ServicesDep, kafka: bool = Query(False, description="
         "checked": verdict.checked,
         "aggregates": verdict.aggregates,
         "findings": [vars(f) for f in verdict.findings],
+        "notes": [vars(f) for f in verdict.notes],
     }

@@ -17,10 +17,6 @@ from commands.limits import MAX_COMMAND_BYTES
 MAX_BODY_BYTES = 4 * MAX_COMMAND_BYTES
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -34,28 +30,24 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, receive, send)
             return
+        # Read the body here, up to the limit, then hand it on: the application sees it whole
+        # or not at all, whatever its framing.
+        body: list[bytes] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
                 await self._refuse(scope, receive, send)
+                return
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(body), "more_body": False}
+        await self.app(scope, _replay([whole], then=receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
@@ -69,3 +61,17 @@ class BodyLimit:
 
 def install(app: FastAPI, limit: int = MAX_BODY_BYTES) -> None:
     app.add_middleware(BodyLimit, limit=limit)  # type: ignore[arg-type]
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    """A ``receive`` that answers ``messages``, then defers to ``then`` (a disconnect)."""
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -381,6 +381,8 @@ def audit_verify(with_kafka: bool) -> None:
             f"{finding.kind:12} position {finding.position:>10}  {finding.aggregate} "
             f"v{finding.version}: {finding.detail}"
         )
+    for note in verdict.notes:
+        click.echo(f"{note.kind:12} position {note.position:>10}  {note.aggregate} v{note.version}: {note.detail}")
     click.echo(
         f"{verdict.checked:,} events of {verdict.aggregates:,} aggregates checked: "
         + ("clean" if verdict.clean else f"{len(verdict.findings)} finding(s)")

@@ -101,7 +101,12 @@ class Settings(BaseSettings):
         """Connection settings shared by every Kafka client of this process."""
         if not self.kafka_bootstrap:
             raise RuntimeError("CRM_KAFKA_BOOTSTRAP is not set")
-        config: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap.split(",")}
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap.split(","),
+            # After an outage, reconnect within a second of the broker's return (the client's
+            # default backs off to 30 s).
+            "reconnect_backoff_max_ms": 1000,
+        }
         for name in KAFKA_PASSTHROUGH:
             raw = os.environ.get(f"CRM_KAFKA_{name.upper()}")
             if raw is None:

@@ -30,14 +30,14 @@ from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
 from replay.audit import Audit
-from replay.verify import Verdict, kafka_links, store_links
+from replay.verify import Excused, Verdict, kafka_links, store_links
 from replay.verify import verify as verify_chains
 from streams import kafka, topics
-from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters
+from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters, read_topic
 from streams.log import NotificationLogSource
 from streams.opening import OpenedSource
 from streams.records import Source
-from streams.relay import Relay
+from streams.relay import RELAY_NAME, Relay
 
 PROJECTIONS = ("oltp", "olap")
 
@@ -204,11 +204,14 @@ class Container:
         """The integrity check: the event store's hash chains, and Kafka's if asked."""
         verdict = verify_chains(store_links(self.store))
         if kafka and self.settings.uses_kafka:
+            client = self.settings.kafka_client()
             on_kafka = verify_chains(
-                kafka_links(self.settings.kafka_client(), topics.all_topics(self.settings.kafka_topic_prefix))
+                kafka_links(client, topics.all_topics(self.settings.kafka_topic_prefix)),
+                self._relay_dead_letters(),
             )
             verdict.checked += on_kafka.checked
             verdict.findings += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.findings]
+            verdict.notes += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.notes]
         return verdict
 
     def readiness(self, deadline: float = 3.0) -> dict[str, str]:
@@ -219,6 +222,17 @@ class Container:
         if self.settings.uses_kafka:
             checks["kafka"] = lambda: probe.kafka(self.settings.kafka_client(), deadline)
         return probe.all_of(checks, deadline)
+
+    def _relay_dead_letters(self) -> dict[tuple[str, int], Excused]:
+        """The events the relay set aside: absent from Kafka on purpose, by (aggregate, version)."""
+        letters = read_topic(self.settings.kafka_client(), self.dead_letter_topic)
+        return {
+            (letter["aggregate"], letter["version"]): Excused(
+                letter["offset"], letter.get("chainhash"), letter["error"]
+            )
+            for letter in letters
+            if letter.get("projection") == RELAY_NAME and "aggregate" in letter
+        }
 
     def opened_for(self, name: str, source: Source) -> Source:
         """The operational model shows people their customers' names: its stream arrives

@@ -8,7 +8,7 @@ aggregate's versions; an event moved or inserted breaks its successor's link."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +31,22 @@ class Verdict:
     checked: int = 0
     aggregates: int = 0
     findings: list[Finding] = field(default_factory=list)
+    #: Events deliberately absent, not missing: the relay dead-lettered them (kind
+    #: ``dead_lettered``); they are in the event store, which is verified in full.
+    notes: list[Finding] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         return not self.findings
+
+
+@dataclass(frozen=True)
+class Excused:
+    """An event the relay dead-lettered instead of publishing."""
+
+    position: int
+    chain_hash: str | None
+    why: str
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,10 @@ class Link:
     chain_prev: str | None
 
 
-def verify(links: Iterable[Link | Finding]) -> Verdict:
-    """``links`` in recording order (the event store's positions, or a partition's offsets)."""
+def verify(links: Iterable[Link | Finding], excused: Mapping[tuple[str, int], Excused] | None = None) -> Verdict:
+    """``links`` in recording order (the event store's positions, or a partition's offsets).
+    ``excused``: events known to be absent on purpose, by (aggregate, version): a hole
+    they explain is a note, and the chain goes on from their recorded hash."""
     verdict = Verdict()
     last: dict[str, tuple[int, str, int]] = {}  # aggregate → (version, hash, position)
     for link in links:
@@ -59,6 +73,17 @@ def verify(links: Iterable[Link | Finding]) -> Verdict:
             continue
         verdict.checked += 1
         seen = last.get(link.aggregate)
+        while excused:
+            expected = 1 if seen is None else seen[0] + 1
+            gap = excused.get((link.aggregate, expected))
+            if expected >= link.version or gap is None or gap.chain_hash is None:
+                break
+            verdict.notes.append(
+                Finding(
+                    "dead_lettered", gap.position, link.aggregate, expected, f"dead-lettered by the relay: {gap.why}"
+                )
+            )
+            seen = (expected, gap.chain_hash, gap.position)
         if seen is not None and link.version <= seen[0]:
             if link.version == seen[0] and link.chain_hash == seen[1]:
                 verdict.checked -= 1

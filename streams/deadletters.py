@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -92,3 +93,27 @@ class FileDeadLetters:
 
     def close(self) -> None:
         pass
+
+
+def read_topic(client: Mapping[str, Any], topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Every letter on the dead-letter topic, from its beginning."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**client, group_id=None, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        letters: list[dict[str, Any]] = []
+        give_up = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"could not read {topic} within {timeout:.0f}s")
+            for records in consumer.poll(timeout_ms=500).values():
+                letters += [json.loads(r.value) for r in records]
+        return letters
+    finally:
+        consumer.close()
