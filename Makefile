@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-unit lint venv services-up services-down bench clean
+.PHONY: demo test test-unit lint venv lock services-up services-down bench clean
 
 demo: venv
 	$(VENV)/bin/crm demo --reset
@@ -22,6 +22,25 @@ test-unit: venv
 
 venv:
 	@scripts/venv.sh
+
+# Refreshes requirements.txt, the hash-checked lock that scripts/venv.sh installs, from
+# pyproject.toml (dependencies, the dev extra, the build backend) and pip, with pip-tools in
+# a throwaway venv. Pinned versions that still fit are kept; UPGRADE=all moves every package
+# to its newest release, UPGRADE="duckdb ruff" only those. Resolved for CI's Python 3.11 on
+# Linux x86_64 (PYTHON3 names another interpreter of that kind).
+PIP_TOOLS := pip-tools==7.6.2
+lock:
+	@set -euo pipefail; py=$${PYTHON3:-python3}; \
+	"$$py" -c 'import platform, sys; sys.exit(sys.version_info[:2] != (3, 11) or sys.platform != "linux" or platform.machine() != "x86_64")' \
+	  || { echo "error: the lock is resolved for Python 3.11 on Linux x86_64; set PYTHON3 to such a python" >&2; exit 1; }; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	"$$py" -m venv "$$tmp" && "$$tmp/bin/pip" install -q $(PIP_TOOLS); \
+	up=(); case "$(UPGRADE)" in "") ;; all) up=(--upgrade) ;; *) for p in $(UPGRADE); do up+=(--upgrade-package "$$p"); done ;; esac; \
+	"$$tmp/bin/python" -c 'import tomllib; t = tomllib.load(open("pyproject.toml", "rb")); print("pip", *t["build-system"]["requires"], sep="\n")' \
+	| CUSTOM_COMPILE_COMMAND="make lock" "$$tmp/bin/pip-compile" -q --generate-hashes --allow-unsafe --strip-extras \
+	    --no-emit-find-links --no-emit-index-url --no-emit-trusted-host --extra dev "$${up[@]}" \
+	    --output-file requirements.txt pyproject.toml -
+	@echo "==> requirements.txt refreshed; scripts/venv.sh reinstalls .venv from it on the next make"
 
 services-up: venv
 	@scripts/postgres.sh up
