@@ -8,18 +8,11 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-InteractionType = Literal[
-    "email_sent",
-    "email_opened",
-    "email_clicked",
-    "page_visited",
-    "content_downloaded",
-    "form_submitted",
-    "call",
-    "meeting",
-    "survey_answered",
-    "purchase",
-]
+from domain.contact import LIFECYCLE_STAGES
+from domain.scoring import INTERACTION_TYPES
+
+# The domain's lists as types: ``Literal.__getitem__(names)`` is the type written out name by name.
+InteractionType = Literal.__getitem__(INTERACTION_TYPES)
 
 
 class ContactCreate(BaseModel):
@@ -34,16 +27,7 @@ class ContactCreate(BaseModel):
     owner: str | None = Field(None, max_length=200)
 
 
-LifecycleStage = Literal[
-    "subscriber",
-    "lead",
-    "marketing_qualified",
-    "sales_qualified",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "churned",
-]
+LifecycleStage = Literal.__getitem__(LIFECYCLE_STAGES)
 
 
 class Consent(BaseModel):

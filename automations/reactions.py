@@ -4,8 +4,9 @@ issue out; the runner executes them."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from commands.automation import AssignNewCase, MakeDealContactCustomer, QualifyMarketingLead
@@ -30,20 +31,39 @@ class Reactions:
 
     def __call__(self, envelope: Envelope) -> list[Reaction]:
         subject = UUID(envelope.subject)
-        data = envelope.data
-        kind = envelope.type
-        if kind == "crm.contact.interaction_recorded.v1":
-            score, points = data["lead_score"], data["points"]
-            if score >= self.mql_threshold > score - points:
-                return [Reaction("qualify_on_score", QualifyMarketingLead(subject, score))]
-        elif kind == "crm.contact.absorbed.v1":
-            if data["lead_score"] >= self.mql_threshold:
-                return [Reaction("qualify_on_score", QualifyMarketingLead(subject, data["lead_score"]))]
-        elif kind == "crm.case.opened.v1" and self._agents is not None:
-            return [Reaction("assign_round_robin", AssignNewCase(subject, next(self._agents)))]
-        elif kind == "crm.deal.won.v1":
-            return [Reaction("won_deal_makes_customer", MakeDealContactCustomer(subject))]
-        elif kind == "crm.case.sla_breached.v1":
-            reason = f"SLA breach: {data['kind'].replace('_', ' ')} was due {data['due']}"
-            return [Reaction("escalate_on_breach", EscalateCase(subject, reason))]
+        react = TRIGGERS.get(envelope.type)
+        return react(self, subject, envelope.data) if react is not None else []
+
+    def _interaction_recorded(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
+        score, points = data["lead_score"], data["points"]
+        if score >= self.mql_threshold > score - points:
+            return [Reaction("qualify_on_score", QualifyMarketingLead(subject, score))]
         return []
+
+    def _absorbed(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
+        if data["lead_score"] >= self.mql_threshold:
+            return [Reaction("qualify_on_score", QualifyMarketingLead(subject, data["lead_score"]))]
+        return []
+
+    def _case_opened(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
+        if self._agents is None:
+            return []
+        return [Reaction("assign_round_robin", AssignNewCase(subject, next(self._agents)))]
+
+    def _deal_won(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
+        return [Reaction("won_deal_makes_customer", MakeDealContactCustomer(subject))]
+
+    def _sla_breached(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
+        reason = f"SLA breach: {data['kind'].replace('_', ' ')} was due {data['due']}"
+        return [Reaction("escalate_on_breach", EscalateCase(subject, reason))]
+
+
+#: The registered event types an automation answers, and how; every other event type
+#: (most of them) sets off nothing.
+TRIGGERS: dict[str, Callable[[Reactions, UUID, dict[str, Any]], list[Reaction]]] = {
+    "crm.contact.interaction_recorded.v1": Reactions._interaction_recorded,
+    "crm.contact.absorbed.v1": Reactions._absorbed,
+    "crm.case.opened.v1": Reactions._case_opened,
+    "crm.deal.won.v1": Reactions._deal_won,
+    "crm.case.sla_breached.v1": Reactions._sla_breached,
+}

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import scratch_database, write_section
 from projections.olap import metrics, schema
+from projections.olap.rows import SCORE_BAND_LABELS
 
 #: Indexes a PostgreSQL warehouse of these facts would have (the primary keys aside): the
 #: columns the views filter on and join by.
@@ -147,13 +148,15 @@ def generate(conn: Any, scale: float) -> dict[str, int]:
                created_at, n
         FROM steps
     """)
-    conn.execute("""
+    # A contact's score climbs one band per version, from 0-49.
+    climb = " ".join(f"WHEN {v} THEN '{band}'" for v, band in enumerate(SCORE_BAND_LABELS[1:-1], start=1))
+    conn.execute(f"""
         INSERT INTO dim_contact
         SELECT contact_id, version, valid_from,
                lead(valid_from) OVER (PARTITION BY contact_id ORDER BY version) AS valid_to,
                lead(valid_from) OVER (PARTITION BY contact_id ORDER BY version) IS NULL AS is_current,
                lifecycle_stage, owner,
-               CASE version WHEN 1 THEN '0-49' WHEN 2 THEN '50-99' WHEN 3 THEN '100-199' ELSE '200+' END,
+               CASE version {climb} ELSE '{SCORE_BAND_LABELS[-1]}' END,
                'active', NULL, n % 3 = 0, created_at, version, version
         FROM gen_versions
     """)

@@ -10,19 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from domain.integrity import GENESIS, canonical, chain_hash, format_time
-from domain.integrity import json_default as _json_default
-
-#: Event attributes the CloudEvent carries outside ``data`` (or not at all).
-OUTSIDE_DATA = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta", "chain"})
-
-
-def payload(event: Any) -> dict[str, Any]:
-    """The event's ``data``, in the JSON form its CloudEvent carries."""
-    import json
-
-    raw = {k: v for k, v in vars(event).items() if k not in OUTSIDE_DATA}
-    return json.loads(json.dumps(raw, default=_json_default))
+from domain.integrity import GENESIS, canonical, chain_hash, format_time, payload
 
 
 def form_of(event: Any) -> bytes:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from crm import story
 from crm.wiring import PROJECTIONS, Container
+from projections.olap.rows import score_band_sql
 
 DATA_FILES = ("events.sqlite", "read.sqlite", "analytics.duckdb")
 
@@ -92,15 +93,13 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         monthly,
     )
     bands = olap.execute(
-        """
+        f"""
         WITH latest AS (
             SELECT subject,
                    coalesce(max_by(lead_score, sequence) FILTER (WHERE lead_score IS NOT NULL), 0) AS score
             FROM events WHERE aggregate_type = 'contact' GROUP BY subject
         )
-        SELECT CASE WHEN score < 50 THEN '0-49' WHEN score < 100 THEN '50-99'
-                    WHEN score < 200 THEN '100-199' ELSE '200+' END AS band,
-               COUNT(*) AS contacts
+        SELECT {score_band_sql("score")} AS band, COUNT(*) AS contacts
         FROM latest GROUP BY band ORDER BY min(score)
         """
     ).fetchall()

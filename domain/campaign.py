@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import EmptyName, InvalidValue, RuleViolation
+from domain.instants import require_aware
 from domain.meta import Meta
 from domain.segment import Segment
 from domain.text import clean as _clean
@@ -149,7 +150,7 @@ class Campaign(Aggregate):
             self._audience_changed(audience=audience.to_dict(), meta=meta)
 
     def launch(self, at: datetime, meta: Meta) -> None:
-        _require_aware(at)
+        require_aware(at, "the time")
         self._require_status(DRAFT, CampaignNotDraft, "launch")
         self._launched(at=at, meta=meta)
 
@@ -159,7 +160,7 @@ class Campaign(Aggregate):
             raise InvalidValue("a send needs at least one contact")
         for contact_id in contact_ids:
             _require_uuid(contact_id)
-        _require_aware(at)
+        require_aware(at, "the time")
         self._require_status(RUNNING, CampaignNotRunning, "send")
         already = set(self.sent_to)
         new = list(dict.fromkeys(c for c in contact_ids if c not in already))
@@ -172,7 +173,7 @@ class Campaign(Aggregate):
         if response not in RESPONSES:
             raise UnknownResponse(f"unknown response {response!r}; one of {', '.join(RESPONSES)}")
         _require_uuid(contact_id)
-        _require_aware(at)
+        require_aware(at, "the time")
         if self.status not in (RUNNING, COMPLETED):
             raise CampaignNotRunning(f"campaign {self.id} is {self.status}; it has no responses yet")
         self._require_sent_to(contact_id)
@@ -187,7 +188,7 @@ class Campaign(Aggregate):
         )
 
     def complete(self, at: datetime, meta: Meta) -> None:
-        _require_aware(at)
+        require_aware(at, "the time")
         self._require_status(RUNNING, CampaignNotRunning, "complete")
         self._completed(at=at, meta=meta)
 
@@ -267,8 +268,3 @@ def _require_segment(audience: Segment) -> Segment:
 def _require_uuid(contact_id: UUID) -> None:
     if not isinstance(contact_id, UUID):
         raise InvalidValue(f"a contact id must be a UUID, got {contact_id!r}")
-
-
-def _require_aware(at: datetime) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidValue("the time needs a time zone")

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidValue, RuleViolation
+from domain.instants import require_aware
 from domain.meta import Meta
 from domain.sla import CHANNELS, PRIORITIES, SlaPolicy
 from domain.text import clean as _clean
@@ -155,7 +156,7 @@ class Case(Aggregate):
     ) -> Case:
         """The creation command (named for the business act; eventsourcing has no
         ``open`` of its own). The deadlines follow ``policy`` for ``priority``."""
-        _require_aware(at)
+        require_aware(at)
         if not isinstance(contact_id, UUID):
             raise InvalidValue(f"contact_id must be a UUID, not {contact_id!r}")
         _require_priority(priority)
@@ -175,7 +176,7 @@ class Case(Aggregate):
 
     def assign(self, agent: str, at: datetime, meta: Meta) -> None:
         """Assigning a new case opens it; assigning the same agent again records nothing."""
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         agent = _require_text(agent, "an assignment needs an agent")
         if agent == self.agent:
@@ -191,7 +192,7 @@ class Case(Aggregate):
     def respond(self, at: datetime, meta: Meta, agent: str | None = None) -> None:
         """An agent's response to the customer. ``agent`` defaults to the assigned one.
         A resolved case must be reopened before anyone responds on it."""
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         if self.status == "resolved":
             raise CaseResolved("the case is resolved; reopen it before responding")
@@ -209,13 +210,13 @@ class Case(Aggregate):
         )
 
     def wait_on_customer(self, at: datetime, meta: Meta) -> None:
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         self._require_status("open", "wait on the customer")
         self._pending_on_customer(at=at, meta=meta)
 
     def customer_replied(self, at: datetime, meta: Meta) -> None:
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         self._require_status("pending", "take a customer reply")
         self._customer_replied(at=at, meta=meta)
@@ -223,7 +224,7 @@ class Case(Aggregate):
     def resolve(self, at: datetime, meta: Meta, resolution: str | None = None) -> None:
         """Resolving a resolved case records nothing. Time to resolution counts from
         opening, also after a reopen."""
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         if self.status == "resolved":
             return
@@ -240,7 +241,7 @@ class Case(Aggregate):
     def reopen(self, at: datetime, meta: Meta, policy: SlaPolicy) -> None:
         """Only a resolved case reopens, and only up to and including
         ``policy.reopen_window_seconds`` after its resolution."""
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         self._require_status("resolved", "reopen")
         assert self.resolved_at is not None  # set whenever the status is resolved
@@ -253,7 +254,7 @@ class Case(Aggregate):
         self._reopened(reopen_count=self.reopen_count + 1, at=at, meta=meta)
 
     def close(self, at: datetime, meta: Meta) -> None:
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         self._require_status("resolved", "close")
         self._closed(at=at, meta=meta)
@@ -268,7 +269,7 @@ class Case(Aggregate):
     ) -> None:
         """Deadlines are recomputed from the opening time, as if the case had always had
         the new priority; a first response already given keeps its deadline."""
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         _require_priority(priority)
         if priority == self.priority:
@@ -289,7 +290,7 @@ class Case(Aggregate):
 
     def escalate(self, policy: SlaPolicy, at: datetime, meta: Meta, reason: str) -> None:
         """One priority step up; an urgent case records nothing."""
-        _require_aware(at)
+        require_aware(at)
         self._require_not_closed()
         reason = _require_text(reason, "an escalation needs a reason")
         step = PRIORITIES.index(self.priority)
@@ -301,7 +302,7 @@ class Case(Aggregate):
         """Called by the SLA watcher, possibly more than once: a breach already recorded,
         a target met or a closed case records nothing. Calling before the deadline has
         passed is a mistake of the caller."""
-        _require_aware(at)
+        require_aware(at)
         if kind not in BREACH_KINDS:
             raise InvalidValue(f"unknown breach kind {kind!r}; one of {', '.join(BREACH_KINDS)}")
         if self.is_closed or kind in self.breaches or self._target_met(kind):
@@ -319,7 +320,7 @@ class Case(Aggregate):
 
     def breaches_due(self, at: datetime) -> list[str]:
         """The kinds ``record_breach`` would record at ``at``."""
-        _require_aware(at)
+        require_aware(at)
         if self.is_closed:
             return []
         return [
@@ -461,11 +462,6 @@ def _require_text(value: str | None, message: str) -> str:
     if cleaned is None:
         raise InvalidValue(message)
     return cleaned
-
-
-def _require_aware(at: datetime) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidValue("at needs a time zone")
 
 
 def _require_priority(priority: str) -> None:

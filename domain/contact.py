@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import EmptyName, InvalidValue, RuleViolation, UnknownInteractionType
+from domain.instants import require_aware
 from domain.meta import Meta
 from domain.scoring import INTERACTION_TYPES, ScoringRules
 from domain.text import clean as _clean
@@ -193,7 +194,7 @@ class Contact(Aggregate):
             raise UnknownInteractionType(
                 f"unknown interaction type {interaction_type!r}; one of {', '.join(sorted(INTERACTION_TYPES))}"
             )
-        _require_aware(occurred_at, "occurred_at")
+        require_aware(occurred_at, "occurred_at")
         if interaction_type == "survey_answered":
             _require_survey_scores(details)
         points = rules.points_for(interaction_type)
@@ -208,13 +209,13 @@ class Contact(Aggregate):
 
     def give_consent(self, source: str, at: datetime, meta: Meta) -> None:
         self.require_active()
-        _require_aware(at, "at")
+        require_aware(at, "at")
         if not self.consented:
             self._consent_given(source=_require_text(source, "consent source"), at=at, meta=meta)
 
     def withdraw_consent(self, source: str, at: datetime, meta: Meta) -> None:
         self.require_active()
-        _require_aware(at, "at")
+        require_aware(at, "at")
         if self.consented:
             self._consent_withdrawn(source=_require_text(source, "consent source"), at=at, meta=meta)
 
@@ -223,7 +224,7 @@ class Contact(Aggregate):
         or evangelist, and from ``churned`` only back to ``customer`` (won back)."""
         self.require_active()
         _require_known_stage(stage)
-        _require_aware(at, "at")
+        require_aware(at, "at")
         if stage == self.lifecycle_stage:
             return
         if not _allowed_transition(self.lifecycle_stage, stage):
@@ -238,7 +239,7 @@ class Contact(Aggregate):
     def assign_follow_up(self, reason: str, due_at: datetime, meta: Meta) -> None:
         """A task for the contact's owner (no owner: the team's queue picks it up)."""
         self.require_active()
-        _require_aware(due_at, "due_at")
+        require_aware(due_at, "due_at")
         self._follow_up_assigned(owner=self.owner, reason=_require_text(reason, "reason"), due_at=due_at, meta=meta)
 
     def merge_into(self, survivor: Contact, meta: Meta) -> None:
@@ -258,7 +259,7 @@ class Contact(Aggregate):
 
     def erase(self, at: datetime, meta: Meta, reason: str | None = None) -> None:
         """Personal data erasure: the history stays, the person becomes unreadable."""
-        _require_aware(at, "at")
+        require_aware(at, "at")
         if not self.erased:
             self._erased(reason=reason, at=at, meta=meta)
 
@@ -369,11 +370,6 @@ def _allowed_transition(current: str, target: str) -> bool:
 def _require_known_stage(stage: str) -> None:
     if stage not in LIFECYCLE_STAGES:
         raise InvalidValue(f"unknown lifecycle stage {stage!r}; one of {', '.join(LIFECYCLE_STAGES)}")
-
-
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None:
-        raise InvalidValue(f"{name} needs a time zone")
 
 
 def _require_text(value: str | None, what: str) -> str:

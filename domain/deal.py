@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidValue, RuleViolation
+from domain.instants import require_aware
 from domain.meta import Meta
 from domain.pipeline import LOST, TERMINAL_STAGES, WON, Pipeline, UnknownStage
 from domain.text import clean as _clean
@@ -158,7 +159,7 @@ class Deal(Aggregate):
             expected_close_on=_optional_date(expected_close_on, "expected_close_on"),
             stage=stage,
             probability=pipeline.probability_of(stage),
-            at=_require_aware(at),
+            at=require_aware(at),
             meta=meta,
         )
 
@@ -166,7 +167,7 @@ class Deal(Aggregate):
         """To another stage of the deal's pipeline; winning and losing have their own
         commands because they need an amount or a reason."""
         self._require_own(pipeline)
-        _require_aware(at)
+        require_aware(at)
         self._require_open()
         if stage in TERMINAL_STAGES:
             raise UseWinOrLose(f"a deal does not move to {stage!r}: use win or lose")
@@ -185,7 +186,7 @@ class Deal(Aggregate):
 
     def win(self, amount: Decimal | None, closed_on: date | None, at: datetime, meta: Meta) -> None:
         """Needs an amount above zero and a close date."""
-        _require_aware(at)
+        require_aware(at)
         self._require_open()
         if amount is None or closed_on is None or _require_money(amount) <= 0:
             raise WinRequiresAmount("a won deal needs an amount above zero and a close date")
@@ -201,7 +202,7 @@ class Deal(Aggregate):
 
     def lose(self, reason: str | None, at: datetime, meta: Meta) -> None:
         """Needs a reason."""
-        _require_aware(at)
+        require_aware(at)
         self._require_open()
         cleaned = _clean(reason)
         if cleaned is None:
@@ -218,7 +219,7 @@ class Deal(Aggregate):
         """Back to ``stage``, by default the stage the deal closed from (or the pipeline's
         first stage if that one no longer exists)."""
         self._require_own(pipeline)
-        _require_aware(at)
+        require_aware(at)
         if not self.is_closed:
             raise DealNotClosed("only a won or lost deal can be reopened")
         if stage is None:
@@ -435,12 +436,6 @@ def _require_date(value: date, field: str) -> date:
 
 def _optional_date(value: date | None, field: str) -> date | None:
     return None if value is None else _require_date(value, field)
-
-
-def _require_aware(at: datetime) -> datetime:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidValue("at needs a time zone")
-    return at
 
 
 def _require_one_party(contact_id: UUID | None, account_id: UUID | None) -> None:

@@ -16,6 +16,18 @@ from uuid import UUID
 #: The hash a chain starts from (the "previous" of an aggregate's first event).
 GENESIS = "0" * 64
 
+#: Attributes of a stored event that are about the record, not its content: the CloudEvent
+#: carries them outside ``data`` (or, like the chain's own hashes, as extensions).
+OUTSIDE_DATA = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta", "chain"})
+
+
+def payload(event: Any) -> dict[str, Any]:
+    """The event's content in the JSON form its CloudEvent carries as ``data``: what the
+    hash covers, what Kafka consumers decode and what summaries read."""
+    raw = {k: v for k, v in vars(event).items() if k not in OUTSIDE_DATA}
+    loaded: dict[str, Any] = json.loads(json.dumps(raw, default=json_default))
+    return loaded
+
 
 def json_default(obj: Any) -> Any:
     """How event values that JSON lacks are written, everywhere (envelopes included)."""

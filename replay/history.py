@@ -16,7 +16,7 @@ import heapq
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,13 +26,15 @@ from eventsourcing.persistence import Notification
 from commands.errors import NotFound
 from domain.contact import Contact
 from domain.errors import InvalidValue
+from domain.instants import require_aware
+from domain.integrity import OUTSIDE_DATA, format_time
 from replay.reading import EventReader
-from replay.summaries import summarise
+from streams import summaries
 
 log = logging.getLogger(__name__)
 
-#: Attributes of a decoded event that are about the record, not its content.
-_RECORD_FIELDS = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta", "chain"})
+#: How the audit asks for a time zone where one is missing.
+_ZONE_HINT = " (for example 2026-03-01T00:00:00Z)"
 
 #: Default allowance, for the audit trail of a period, between the moment an event is
 #: stamped and the moment its transaction commits (see ``audit_trail``).
@@ -110,10 +112,11 @@ def entry(notification: Notification, event: Any) -> HistoryEntry:
     """``event`` is ``notification`` decoded by the store's mapper."""
     topic: str = type(event).TOPIC
     meta = getattr(event, "meta", None)
-    content = {k: v for k, v in event.__dict__.items() if k not in _RECORD_FIELDS}
+    content = {k: v for k, v in event.__dict__.items() if k not in OUTSIDE_DATA}
+    data = jsonable(content)
     occurred = content.get("occurred_at", content.get("at"))
     try:
-        summary = summarise(event)
+        summary = summaries.summary(topic, data)
     except Exception:  # a summary is a courtesy: the entry is still complete without it
         log.warning("no summary for %s %s v%s", topic, event.originator_id, event.originator_version, exc_info=True)
         summary = topic
@@ -129,7 +132,7 @@ def entry(notification: Notification, event: Any) -> HistoryEntry:
         causation_id=meta.causation_id if meta else "",
         occurred_at=occurred if isinstance(occurred, datetime) else None,
         summary=summary,
-        data=jsonable(content),
+        data=data,
     )
 
 
@@ -183,8 +186,8 @@ def audit_trail(
     commits less than ``slack`` after it is stamped, on clocks that agree): reading starts
     at a position before which every event is older than ``start`` (found by binary
     search), and stops at the first event stamped ``slack`` after ``end``."""
-    _require_aware(start, "from")
-    _require_aware(end, "to")
+    require_aware(start, "from", _ZONE_HINT)
+    require_aware(end, "to", _ZONE_HINT)
     if end <= start:
         raise InvalidValue(f"the period must end after it starts: from {format_time(start)} to {format_time(end)}")
     return _trail(reader, start, end, slack)
@@ -206,17 +209,7 @@ def require_contact(reader: EventReader, contact_id: UUID) -> None:
         raise NotFound(f"no contact {contact_id}")
 
 
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidValue(f"{name} needs a time zone (for example 2026-03-01T00:00:00Z)")
-
-
 # -- JSON ----------------------------------------------------------------------------------
-
-
-def format_time(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as in the Kafka envelope."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_instant(text: str) -> datetime:
@@ -226,8 +219,7 @@ def parse_instant(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidValue(f"{text!r} is not a time; write it like 2026-03-01T09:30:00Z") from None
-    _require_aware(moment, repr(text))
-    return moment
+    return require_aware(moment, repr(text), _ZONE_HINT)
 
 
 def jsonable(value: Any) -> Any:

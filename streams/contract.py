@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from domain.integrity import OUTSIDE_DATA
 from domain.registry import EVENT_TYPES
+from streams.envelope import ATTRIBUTES
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-_OUTSIDE_DATA = {"originator_id", "originator_version", "originator_topic", "timestamp", "meta"}
 
 
 def _schema_of(hint: Any) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _description(cls: type) -> str | None:
 def schema_for(event_type: str) -> dict[str, Any]:
     cls = EVENT_TYPES[event_type]
     hints = typing.get_type_hints(cls)
-    fields = [f.name for f in dataclasses.fields(cls) if f.name not in _OUTSIDE_DATA]
+    fields = [f.name for f in dataclasses.fields(cls) if f.name not in OUTSIDE_DATA]
     data = {
         "type": "object",
         "properties": {name: _schema_of(hints[name]) for name in fields},
@@ -70,21 +71,7 @@ def schema_for(event_type: str) -> dict[str, Any]:
         "title": event_type,
         "description": _description(cls),
         "type": "object",
-        "required": [
-            "specversion",
-            "id",
-            "source",
-            "type",
-            "subject",
-            "time",
-            "datacontenttype",
-            "data",
-            "sequence",
-            "position",
-            "actor",
-            "correlationid",
-            "causationid",
-        ],
+        "required": list(ATTRIBUTES),
         "properties": {
             "specversion": {"const": "1.0"},
             "id": {"type": "string", "format": "uuid"},

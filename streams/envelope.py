@@ -12,24 +12,25 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from domain.integrity import format_time
+from domain.instants import is_aware
+from domain.integrity import format_time, payload
 from domain.integrity import json_default as _json_default
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
 
-#: Fields of a stored event that the envelope carries outside ``data``.
-_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "meta", "chain"})
 #: Event ids are derived from (aggregate id, version): a republished event keeps its id.
 _EVENT_ID_NAMESPACE = UUID("6f1c7c8e-3a0b-4f43-9d47-6d3f4f0c2b11")
 
-_REQUIRED = (
+#: The attributes every eventcrm CloudEvent carries (docs/KAFKA.md), in the order written.
+ATTRIBUTES = (
     "specversion",
     "id",
     "source",
     "type",
     "subject",
     "time",
+    "datacontenttype",
     "data",
     "sequence",
     "position",
@@ -37,6 +38,8 @@ _REQUIRED = (
     "correlationid",
     "causationid",
 )
+#: Those a reader insists on: ``datacontenttype`` may be left out (JSON is the default).
+_REQUIRED = tuple(name for name in ATTRIBUTES if name != "datacontenttype")
 
 
 class InvalidEnvelope(ValueError):
@@ -124,7 +127,6 @@ def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = 
     event_type: str = type(event).TOPIC
     aggregate_type = event_type.split(".")[1]
     subject = str(event.originator_id)
-    payload = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE_FIELDS}
     meta = event.meta
     return Envelope(
         id=str(uuid5(_EVENT_ID_NAMESPACE, f"{subject}:{event.originator_version}")),
@@ -132,9 +134,9 @@ def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = 
         type=event_type,
         subject=subject,
         time=event.timestamp,
-        # Round-trip through JSON so that the in-process stream hands projectors exactly
-        # the values a Kafka consumer would decode.
-        data=json.loads(json.dumps(payload, default=_json_default)),
+        # The JSON form, so that the in-process stream hands projectors exactly the values
+        # a Kafka consumer would decode.
+        data=payload(event),
         sequence=event.originator_version,
         position=position,
         actor=meta.actor,
@@ -145,8 +147,9 @@ def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = 
     )
 
 
-def parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
+def parse_time(value: str | datetime) -> datetime:
+    """An RFC 3339 time (or an aware datetime) in UTC; ``ValueError`` without a zone."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if not is_aware(parsed):
         raise ValueError(f"time without zone: {value!r}")
     return parsed.astimezone(UTC)

@@ -28,7 +28,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from projections.olap.rows import LIFECYCLE_ORDER, SCORE_BANDS
+from domain.contact import LIFECYCLE_STAGES
+from projections.olap.rows import SCORE_BAND_LABELS
 
 CUSTOMER_STAGES = "('customer', 'evangelist')"
 #: The end of a version still current (versions never overlap, so one holds at any instant).
@@ -528,8 +529,7 @@ LEAD_SCORES = Metric(
     as_of=True,
     owner="owner = $owner",
     period_meaning="`to` only: the distribution as of the end of that day",
-    order_by=f"{_case_order('lifecycle_stage', LIFECYCLE_ORDER)}, "
-    f"{_case_order('score_band', tuple(label for _, label in SCORE_BANDS))}",
+    order_by=f"{_case_order('lifecycle_stage', LIFECYCLE_STAGES)}, {_case_order('score_band', SCORE_BAND_LABELS)}",
     sql=f"""
 SELECT c.lifecycle_stage, c.score_band, COUNT(*) AS contacts,
        {_ratio("COUNT(*)", "SUM(COUNT(*)) OVER (PARTITION BY c.lifecycle_stage)")} AS share_of_stage

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -39,16 +40,8 @@ SCORE_BANDS: tuple[tuple[int | None, str], ...] = (
     (100, "100-199"),
     (200, "200+"),
 )
-LIFECYCLE_ORDER = (
-    "subscriber",
-    "lead",
-    "marketing_qualified",
-    "sales_qualified",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "churned",
-)
+#: The bands' labels, lowest first.
+SCORE_BAND_LABELS = tuple(label for _, label in SCORE_BANDS)
 _CENT = Decimal("0.01")
 
 
@@ -76,7 +69,7 @@ Change = Insert | Patch
 def project(envelope: Envelope) -> list[Change]:
     """The warehouse changes of one event (the ``events`` fact row aside). An event type the
     warehouse does not model (yet) changes nothing; malformed data raises."""
-    handler = _HANDLERS.get(_event_name(envelope.type))
+    handler = HANDLERS.get(envelope.type)
     return handler(envelope) if handler is not None else []
 
 
@@ -88,22 +81,18 @@ def score_band(lead_score: int) -> str:
     return label
 
 
+def score_band_sql(score: str) -> str:
+    """``score_band`` in SQL: the band of the integer expression ``score``."""
+    whens = " ".join(f"WHEN {score} < {upper} THEN '{label}'" for (_, label), (upper, _) in pairwise(SCORE_BANDS))
+    return f"CASE {whens} ELSE '{SCORE_BANDS[-1][1]}' END"
+
+
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _event_name(event_type: str) -> str:
-    """``crm.deal.stage_changed.v1`` → ``deal.stage_changed.v1``."""
-    return event_type.split(".", 1)[1] if event_type.startswith("crm.") else event_type
 
 
 def utc(value: str | datetime | None) -> datetime | None:
     """An RFC 3339 time (or an aware datetime) as naive UTC."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else parse_time(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"time without zone: {value!r}")
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return None if value is None else parse_time(value).replace(tzinfo=None)
 
 
 def _at(envelope: Envelope, name: str = "at") -> datetime:
@@ -251,7 +240,7 @@ def _account_members(e: Envelope) -> list[Change]:
 def _pipeline(e: Envelope) -> list[Change]:
     stages = [{"key": s["key"], "name": s["name"], "probability": float(s["probability"])} for s in e.data["stages"]]
     values: dict[str, Any] = {"stages": stages}
-    if "name" in e.data and e.type.endswith(".created.v1"):
+    if "name" in e.data and e.type == "crm.pipeline.created.v1":
         values["pipeline_name"] = e.data["name"]
     return [_patch(e, "dim_pipeline_stage", values)]
 
@@ -494,45 +483,50 @@ def _case_breached(e: Envelope) -> list[Change]:
     return [_patch(e, "cases", {f"{kind}_breached": True}, _at(e))]
 
 
-_HANDLERS: dict[str, Callable[[Envelope], list[Change]]] = {
-    "contact.created.v1": _contact_created,
-    "contact.details_changed.v1": _contact_details_changed,
-    "contact.interaction_recorded.v1": _interaction_recorded,
-    "contact.consent_given.v1": _consent(True),
-    "contact.consent_withdrawn.v1": _consent(False),
-    "contact.lifecycle_stage_changed.v1": _lifecycle_stage_changed,
-    "contact.account_linked.v1": _account_linked,
-    "contact.absorbed.v1": _absorbed,
-    "contact.merged_into.v1": _merged_into,
-    "contact.erased.v1": _erased,
-    "account.created.v1": _account_created,
-    "account.details_changed.v1": _account_details_changed,
-    "account.contact_added.v1": _account_members,
-    "account.contact_removed.v1": _account_members,
-    "pipeline.created.v1": _pipeline,
-    "pipeline.stage_added.v1": _pipeline,
-    "pipeline.stage_renamed.v1": _pipeline,
-    "pipeline.stage_probability_changed.v1": _pipeline,
-    "pipeline.stages_reordered.v1": _pipeline,
-    "campaign.created.v1": _campaign_created,
-    "campaign.launched.v1": _campaign_launched,
-    "campaign.completed.v1": _campaign_completed,
-    "campaign.sent.v1": _campaign_sent,
-    "campaign.response_recorded.v1": _campaign_response,
-    "deal.created.v1": _deal_created,
-    "deal.stage_changed.v1": _deal_stage_changed,
-    "deal.won.v1": _deal_won,
-    "deal.lost.v1": _deal_lost,
-    "deal.reopened.v1": _deal_reopened,
-    "deal.details_changed.v1": _deal_details_changed,
-    "case.opened.v1": _case_opened,
-    "case.assigned.v1": _case_assigned,
-    "case.responded.v1": _case_responded,
-    "case.pending.v1": _case_status("pending"),
-    "case.customer_replied.v1": _case_status("open"),
-    "case.resolved.v1": _case_resolved,
-    "case.reopened.v1": _case_reopened,
-    "case.closed.v1": _case_closed,
-    "case.priority_changed.v1": _case_priority_changed,
-    "case.sla_breached.v1": _case_breached,
+#: Per registered event type (``domain.registry.EVENT_TYPES``), the warehouse changes it makes.
+HANDLERS: dict[str, Callable[[Envelope], list[Change]]] = {
+    "crm.contact.created.v1": _contact_created,
+    "crm.contact.details_changed.v1": _contact_details_changed,
+    "crm.contact.interaction_recorded.v1": _interaction_recorded,
+    "crm.contact.consent_given.v1": _consent(True),
+    "crm.contact.consent_withdrawn.v1": _consent(False),
+    "crm.contact.lifecycle_stage_changed.v1": _lifecycle_stage_changed,
+    "crm.contact.account_linked.v1": _account_linked,
+    "crm.contact.absorbed.v1": _absorbed,
+    "crm.contact.merged_into.v1": _merged_into,
+    "crm.contact.erased.v1": _erased,
+    "crm.account.created.v1": _account_created,
+    "crm.account.details_changed.v1": _account_details_changed,
+    "crm.account.contact_added.v1": _account_members,
+    "crm.account.contact_removed.v1": _account_members,
+    "crm.pipeline.created.v1": _pipeline,
+    "crm.pipeline.stage_added.v1": _pipeline,
+    "crm.pipeline.stage_renamed.v1": _pipeline,
+    "crm.pipeline.stage_probability_changed.v1": _pipeline,
+    "crm.pipeline.stages_reordered.v1": _pipeline,
+    "crm.campaign.created.v1": _campaign_created,
+    "crm.campaign.launched.v1": _campaign_launched,
+    "crm.campaign.completed.v1": _campaign_completed,
+    "crm.campaign.sent.v1": _campaign_sent,
+    "crm.campaign.response_recorded.v1": _campaign_response,
+    "crm.deal.created.v1": _deal_created,
+    "crm.deal.stage_changed.v1": _deal_stage_changed,
+    "crm.deal.won.v1": _deal_won,
+    "crm.deal.lost.v1": _deal_lost,
+    "crm.deal.reopened.v1": _deal_reopened,
+    "crm.deal.details_changed.v1": _deal_details_changed,
+    "crm.case.opened.v1": _case_opened,
+    "crm.case.assigned.v1": _case_assigned,
+    "crm.case.responded.v1": _case_responded,
+    "crm.case.pending.v1": _case_status("pending"),
+    "crm.case.customer_replied.v1": _case_status("open"),
+    "crm.case.resolved.v1": _case_resolved,
+    "crm.case.reopened.v1": _case_reopened,
+    "crm.case.closed.v1": _case_closed,
+    "crm.case.priority_changed.v1": _case_priority_changed,
+    "crm.case.sla_breached.v1": _case_breached,
 }
+#: Registered event types that change no warehouse table on purpose (each is still a row of
+#: the ``events`` fact): a follow-up task is operational work, and a campaign's audience is
+#: a rule its sends make concrete (``campaign_sends``).
+IGNORED = frozenset({"crm.contact.follow_up_assigned.v1", "crm.campaign.audience_changed.v1"})

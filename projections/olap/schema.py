@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from projections.olap import events
+from projections.olap.rows import SCORE_BAND_LABELS
 
 _ARROW = {
     "UUID": pa.string(),
@@ -238,7 +239,7 @@ DIM_CONTACT = Table(
         _c("is_current", "BOOLEAN", "true for the contact's latest version", True),
         _c("lifecycle_stage", "VARCHAR", "subscriber, lead, ..., customer, evangelist or churned"),
         _c("owner", "VARCHAR", "the owning salesperson"),
-        _c("score_band", "VARCHAR", "lead-score band: <0, 0-49, 50-99, 100-199 or 200+"),
+        _c("score_band", "VARCHAR", f"lead-score band: {', '.join(SCORE_BAND_LABELS[:-1])} or {SCORE_BAND_LABELS[-1]}"),
         _c("status", "VARCHAR", "active, merged (absorbed by another contact) or erased (personal data shredded)"),
         _c("account_id", "UUID", "the contact's account; kept current on the current version only (type 1)"),
         _c("consented", "BOOLEAN", "marketing consent; kept current on the current version only (type 1)"),

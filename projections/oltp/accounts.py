@@ -7,6 +7,7 @@ whose events come later than the account's is shown as soon as it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.oltp import duplicates
@@ -36,25 +37,36 @@ TABLE = Table(
 def project(envelope: Envelope) -> Patch | None:
     if envelope.aggregate_type != "account":
         return None
-    data = envelope.data
-    kind = envelope.type.split(".")[2]
-    values: dict[str, Any] = {}
-    if kind == "created":
-        values = {
-            "name": data["name"],
-            "domain": data["domain"],
-            "industry": data["industry"],
-            "size": data["size"],
-            "owner": data["owner"],
-            "contacts": [],
-            "created_at": format_time(envelope.time),
-        }
-    elif kind == "details_changed":
-        values = dict(data["changes"])
-    elif kind in ("contact_added", "contact_removed"):
-        values = {"contacts": [str(c) for c in data["contacts"]]}
+    handler = HANDLERS.get(envelope.type)
+    values = handler(envelope) if handler is not None else {}
     if "name" in values:
         values["name_key"] = duplicates.name_key(values["name"])
     values["updated_at"] = format_time(envelope.time)
     creates = envelope.type == "crm.account.created.v1"
     return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+
+
+def _created(envelope: Envelope) -> dict[str, Any]:
+    data = envelope.data
+    return {
+        "name": data["name"],
+        "domain": data["domain"],
+        "industry": data["industry"],
+        "size": data["size"],
+        "owner": data["owner"],
+        "contacts": [],
+        "created_at": format_time(envelope.time),
+    }
+
+
+def _members(envelope: Envelope) -> dict[str, Any]:
+    return {"contacts": [str(c) for c in envelope.data["contacts"]]}
+
+
+#: Per registered account event type, the columns it sets.
+HANDLERS: dict[str, Callable[[Envelope], dict[str, Any]]] = {
+    "crm.account.created.v1": _created,
+    "crm.account.details_changed.v1": lambda e: dict(e.data["changes"]),
+    "crm.account.contact_added.v1": _members,
+    "crm.account.contact_removed.v1": _members,
+}

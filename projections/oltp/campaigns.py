@@ -5,6 +5,7 @@ responses per type; a redelivered send or response is ignored by its primary key
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.oltp.rows import Change, Patch, Row, Table, column
@@ -61,55 +62,75 @@ RESPONSES = Table(
 TABLES = (TABLE, SENDS, RESPONSES)
 
 
+#: The columns of ``campaigns`` an event sets, and the rows of the other tables it adds.
+Changes = tuple[dict[str, Any], list[Change]]
+
+
 def project(envelope: Envelope) -> list[Change]:
     if envelope.aggregate_type != "campaign":
         return []
+    handler = HANDLERS.get(envelope.type)
+    values, rows = handler(envelope) if handler is not None else ({}, [])
+    values["updated_at"] = format_time(envelope.time)
+    creates = envelope.type == "crm.campaign.created.v1"
+    patch = Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return [patch, *rows]
+
+
+def _created(envelope: Envelope) -> Changes:
     data = envelope.data
-    kind = envelope.type.split(".")[2]
-    changes: list[Change] = []
-    values: dict[str, Any] = {}
-    if kind == "created":
-        values = {
-            "name": data["name"],
-            "channel": data["channel"],
-            "audience": data["audience"],
-            "owner": data["owner"],
-            "status": data["status"],
-            "sent_count": 0,
-            "responses_total": 0,
-            "launched_at": None,
-            "completed_at": None,
-            "created_at": format_time(envelope.time),
-        }
-    elif kind == "audience_changed":
-        values = {"audience": data["audience"]}
-    elif kind == "launched":
-        values = {"status": "running", "launched_at": data["at"]}
-    elif kind == "completed":
-        values = {"status": "completed", "completed_at": data["at"]}
-    elif kind == "sent":
-        values = {"sent_count": data["sent_total"]}
-        for contact_id in data["contact_ids"]:
-            send = {
+    values = {
+        "name": data["name"],
+        "channel": data["channel"],
+        "audience": data["audience"],
+        "owner": data["owner"],
+        "status": data["status"],
+        "sent_count": 0,
+        "responses_total": 0,
+        "launched_at": None,
+        "completed_at": None,
+        "created_at": format_time(envelope.time),
+    }
+    return values, []
+
+
+def _sent(envelope: Envelope) -> Changes:
+    data = envelope.data
+    sends: list[Change] = [
+        Row(
+            SENDS.name,
+            {
                 "campaign_id": envelope.subject,
                 "contact_id": contact_id,
                 "sequence": envelope.sequence,
                 "sent_at": data["at"],
                 "actor": envelope.actor,
                 "position": envelope.position,
-            }
-            changes.append(Row(SENDS.name, send))
-    elif kind == "response_recorded":
-        values = {"responses_total": data["responses_total"]}
-        response = {
-            "campaign_id": envelope.subject,
-            "contact_id": data["contact_id"],
-            "response": data["response"],
-            "responded_at": data["at"],
-            "position": envelope.position,
-        }
-        changes.append(Row(RESPONSES.name, response))
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.campaign.created.v1"
-    patch = Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
-    return [patch, *changes]
+            },
+        )
+        for contact_id in data["contact_ids"]
+    ]
+    return {"sent_count": data["sent_total"]}, sends
+
+
+def _response_recorded(envelope: Envelope) -> Changes:
+    data = envelope.data
+    response = {
+        "campaign_id": envelope.subject,
+        "contact_id": data["contact_id"],
+        "response": data["response"],
+        "responded_at": data["at"],
+        "position": envelope.position,
+    }
+    return {"responses_total": data["responses_total"]}, [Row(RESPONSES.name, response)]
+
+
+#: Per registered campaign event type, its changes.
+HANDLERS: dict[str, Callable[[Envelope], Changes]] = {
+    "crm.campaign.created.v1": _created,
+    "crm.campaign.audience_changed.v1": lambda e: ({"audience": e.data["audience"]}, []),
+    "crm.campaign.launched.v1": lambda e: ({"status": "running", "launched_at": e.data["at"]}, []),
+    "crm.campaign.completed.v1": lambda e: ({"status": "completed", "completed_at": e.data["at"]}, []),
+    "crm.campaign.sent.v1": _sent,
+    "crm.campaign.response_recorded.v1": _response_recorded,
+}

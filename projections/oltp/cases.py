@@ -7,6 +7,7 @@ contact is erased, whichever of the two events is projected first (``scrub``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.oltp.rows import Patch, Table, column
@@ -48,75 +49,94 @@ TABLE = Table(
 def project(envelope: Envelope) -> Patch | None:
     if envelope.aggregate_type != "case":
         return None
-    values = _values(envelope.type.split(".")[2], envelope.data)
+    values = HANDLERS.get(envelope.type, _nothing)(envelope.data)
     values["updated_at"] = format_time(envelope.time)
     creates = envelope.type == "crm.case.opened.v1"
     return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
 
 
-def _values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    if kind == "opened":
-        return {
-            "contact_id": data["contact_id"],
-            "subject": data["subject"],
-            "priority": data["priority"],
-            "channel": data["channel"],
-            "status": data["status"],
-            "agent": None,
-            "opened_at": data["at"],
-            "first_response_due": data["first_response_due"],
-            "resolution_due": data["resolution_due"],
-            "first_responded_at": None,
-            "first_response_met": None,
-            "resolved_at": None,
-            "resolution_met": None,
-            "closed_at": None,
-            "responses": 0,
-            "reopen_count": 0,
-            "first_contact_resolution": None,
-            "first_response_breached": False,
-            "resolution_breached": False,
-        }
-    if kind == "assigned":
-        return {"agent": data["agent"], "status": data["status"]}
-    if kind == "responded":
-        values = {"responses": data["responses"], "status": data["status"]}
-        if data["first_response"]:
-            values.update(first_responded_at=data["at"], first_response_met=data["first_response_met"])
-        return values
-    if kind == "pending":
-        return {"status": "pending"}
-    if kind == "customer_replied":
-        return {"status": "open"}
-    if kind == "resolved":
-        return {
-            "status": "resolved",
-            "resolved_at": data["at"],
-            "resolution_met": data["resolution_met"],
-            "first_contact_resolution": data["first_contact_resolution"],
-            "responses": data["responses"],
-        }
-    if kind == "reopened":
-        return {
-            "status": "open",
-            "resolved_at": None,
-            "resolution_met": None,
-            "first_contact_resolution": None,
-            "reopen_count": data["reopen_count"],
-        }
-    if kind == "closed":
-        return {"status": "closed", "closed_at": data["at"]}
-    if kind == "priority_changed":
-        return {
-            "priority": data["priority"],
-            "first_response_due": data["first_response_due"],
-            "resolution_due": data["resolution_due"],
-        }
-    if kind == "sla_breached":
-        if data["kind"] not in BREACH_KINDS:
-            raise ValueError(f"unknown SLA breach kind {data['kind']!r}")
-        return {f"{data['kind']}_breached": True}
+def _opened(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "contact_id": data["contact_id"],
+        "subject": data["subject"],
+        "priority": data["priority"],
+        "channel": data["channel"],
+        "status": data["status"],
+        "agent": None,
+        "opened_at": data["at"],
+        "first_response_due": data["first_response_due"],
+        "resolution_due": data["resolution_due"],
+        "first_responded_at": None,
+        "first_response_met": None,
+        "resolved_at": None,
+        "resolution_met": None,
+        "closed_at": None,
+        "responses": 0,
+        "reopen_count": 0,
+        "first_contact_resolution": None,
+        "first_response_breached": False,
+        "resolution_breached": False,
+    }
+
+
+def _responded(data: dict[str, Any]) -> dict[str, Any]:
+    values = {"responses": data["responses"], "status": data["status"]}
+    if data["first_response"]:
+        values.update(first_responded_at=data["at"], first_response_met=data["first_response_met"])
+    return values
+
+
+def _resolved(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": "resolved",
+        "resolved_at": data["at"],
+        "resolution_met": data["resolution_met"],
+        "first_contact_resolution": data["first_contact_resolution"],
+        "responses": data["responses"],
+    }
+
+
+def _reopened(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": "open",
+        "resolved_at": None,
+        "resolution_met": None,
+        "first_contact_resolution": None,
+        "reopen_count": data["reopen_count"],
+    }
+
+
+def _priority_changed(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "priority": data["priority"],
+        "first_response_due": data["first_response_due"],
+        "resolution_due": data["resolution_due"],
+    }
+
+
+def _breached(data: dict[str, Any]) -> dict[str, Any]:
+    if data["kind"] not in BREACH_KINDS:
+        raise ValueError(f"unknown SLA breach kind {data['kind']!r}")
+    return {f"{data['kind']}_breached": True}
+
+
+def _nothing(data: dict[str, Any]) -> dict[str, Any]:
     return {}
+
+
+#: Per registered case event type, the columns it sets.
+HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "crm.case.opened.v1": _opened,
+    "crm.case.assigned.v1": lambda d: {"agent": d["agent"], "status": d["status"]},
+    "crm.case.responded.v1": _responded,
+    "crm.case.pending.v1": lambda d: {"status": "pending"},
+    "crm.case.customer_replied.v1": lambda d: {"status": "open"},
+    "crm.case.resolved.v1": _resolved,
+    "crm.case.reopened.v1": _reopened,
+    "crm.case.closed.v1": lambda d: {"status": "closed", "closed_at": d["at"]},
+    "crm.case.priority_changed.v1": _priority_changed,
+    "crm.case.sla_breached.v1": _breached,
+}
 
 
 def scrub(cases: str, contacts: str, ph: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ event twice changes nothing: the row only moves forward.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.oltp import duplicates
@@ -65,46 +66,54 @@ def project(envelope: Envelope) -> Patch | None:
 
 def _values(envelope: Envelope) -> dict[str, Any]:
     """The columns an event sets, as absolute values."""
+    values = HANDLERS.get(envelope.type, _version_only)
+    return values(envelope)
+
+
+def _created(envelope: Envelope) -> dict[str, Any]:
     data = envelope.data
-    kind = envelope.type.split(".")[2]
-    if kind == "created":
-        return {
-            "name": data["name"],
-            "email": data["email"],
-            "phone": data["phone"],
-            "company": data["company"],
-            "title": data["title"],
-            "tags": list(data["tags"]),
-            "owner": data["owner"],
-            "lifecycle_stage": data["lifecycle_stage"],
-            "lead_score": 0,
-            "account_id": data.get("account_id"),
-            "consented": False,
-            "merged_into": None,
-            "erased": False,
-            "created_at": format_time(envelope.time),
-            "last_interaction_at": None,
-        }
-    if kind == "details_changed":
-        return dict(data["changes"])
-    if kind == "interaction_recorded":
-        return {"lead_score": data["lead_score"], "last_interaction_at": data["occurred_at"]}
-    if kind == "consent_given":
-        return {"consented": True}
-    if kind == "consent_withdrawn":
-        return {"consented": False}
-    if kind == "lifecycle_stage_changed":
-        return {"lifecycle_stage": data["to_stage"]}
-    if kind == "account_linked":
-        return {"account_id": data["account_id"]}
-    if kind == "merged_into":
-        return {"merged_into": data["survivor_id"]}
-    if kind == "absorbed":
-        return {"tags": list(data["tags"]), "lead_score": data["lead_score"]}
-    if kind == "erased":
-        # The operational model keeps no personal data of an erased person.
-        return {"erased": True, "name": None, "email": None, "phone": None}
-    return {}  # events that change nothing shown here (a follow-up task)
+    return {
+        "name": data["name"],
+        "email": data["email"],
+        "phone": data["phone"],
+        "company": data["company"],
+        "title": data["title"],
+        "tags": list(data["tags"]),
+        "owner": data["owner"],
+        "lifecycle_stage": data["lifecycle_stage"],
+        "lead_score": 0,
+        "account_id": data.get("account_id"),
+        "consented": False,
+        "merged_into": None,
+        "erased": False,
+        "created_at": format_time(envelope.time),
+        "last_interaction_at": None,
+    }
+
+
+def _version_only(envelope: Envelope) -> dict[str, Any]:
+    """An event that changes nothing shown here (a follow-up task) still moves the version."""
+    return {}
+
+
+#: Per registered contact event type, the columns it sets.
+HANDLERS: dict[str, Callable[[Envelope], dict[str, Any]]] = {
+    "crm.contact.created.v1": _created,
+    "crm.contact.details_changed.v1": lambda e: dict(e.data["changes"]),
+    "crm.contact.interaction_recorded.v1": lambda e: {
+        "lead_score": e.data["lead_score"],
+        "last_interaction_at": e.data["occurred_at"],
+    },
+    "crm.contact.consent_given.v1": lambda e: {"consented": True},
+    "crm.contact.consent_withdrawn.v1": lambda e: {"consented": False},
+    "crm.contact.lifecycle_stage_changed.v1": lambda e: {"lifecycle_stage": e.data["to_stage"]},
+    "crm.contact.account_linked.v1": lambda e: {"account_id": e.data["account_id"]},
+    "crm.contact.follow_up_assigned.v1": _version_only,
+    "crm.contact.merged_into.v1": lambda e: {"merged_into": e.data["survivor_id"]},
+    "crm.contact.absorbed.v1": lambda e: {"tags": list(e.data["tags"]), "lead_score": e.data["lead_score"]},
+    # The operational model keeps no personal data of an erased person.
+    "crm.contact.erased.v1": lambda e: {"erased": True, "name": None, "email": None, "phone": None},
+}
 
 
 def _add_keys(values: dict[str, Any]) -> None:

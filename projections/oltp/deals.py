@@ -7,6 +7,7 @@ before its pipeline or its contact loses nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.oltp.rows import Patch, Table, column
@@ -44,64 +45,83 @@ TABLE = Table(
 def project(envelope: Envelope) -> Patch | None:
     if envelope.aggregate_type != "deal":
         return None
-    values = _values(envelope.type.split(".")[2], envelope.data)
+    values = HANDLERS.get(envelope.type, _nothing)(envelope.data)
     values["updated_at"] = format_time(envelope.time)
     creates = envelope.type == "crm.deal.created.v1"
     return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
 
 
-def _values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    if kind == "created":
-        return {
-            "pipeline_id": data["pipeline_id"],
-            "title": data["title"],
-            "contact_id": data["contact_id"],
-            "account_id": data["account_id"],
-            "amount": data["amount"],
-            "currency": data["currency"],
-            "owner": data["owner"],
-            "expected_close_on": data["expected_close_on"],
-            "stage": data["stage"],
-            "probability": data["probability"],
-            "status": "open",
-            "closed_on": None,
-            "lost_reason": None,
-            "stage_entered_at": data["at"],
-            "closed_at": None,
-            "created_at": data["at"],
-        }
-    if kind == "stage_changed":
-        return {"stage": data["to_stage"], "probability": data["probability"], "stage_entered_at": data["at"]}
-    if kind == "won":
-        return {
-            "stage": "won",
-            "status": "won",
-            "probability": 1.0,
-            "amount": data["amount"],
-            "currency": data["currency"],
-            "closed_on": data["closed_on"],
-            "stage_entered_at": data["at"],
-            "closed_at": data["at"],
-        }
-    if kind == "lost":
-        return {
-            "stage": "lost",
-            "status": "lost",
-            "probability": 0.0,
-            "lost_reason": data["reason"],
-            "stage_entered_at": data["at"],
-            "closed_at": data["at"],
-        }
-    if kind == "reopened":
-        return {
-            "stage": data["to_stage"],
-            "status": "open",
-            "probability": data["probability"],
-            "closed_on": None,
-            "lost_reason": None,
-            "stage_entered_at": data["at"],
-            "closed_at": None,
-        }
-    if kind == "details_changed":
-        return dict(data["changes"])
+def _created(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pipeline_id": data["pipeline_id"],
+        "title": data["title"],
+        "contact_id": data["contact_id"],
+        "account_id": data["account_id"],
+        "amount": data["amount"],
+        "currency": data["currency"],
+        "owner": data["owner"],
+        "expected_close_on": data["expected_close_on"],
+        "stage": data["stage"],
+        "probability": data["probability"],
+        "status": "open",
+        "closed_on": None,
+        "lost_reason": None,
+        "stage_entered_at": data["at"],
+        "closed_at": None,
+        "created_at": data["at"],
+    }
+
+
+def _won(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "stage": "won",
+        "status": "won",
+        "probability": 1.0,
+        "amount": data["amount"],
+        "currency": data["currency"],
+        "closed_on": data["closed_on"],
+        "stage_entered_at": data["at"],
+        "closed_at": data["at"],
+    }
+
+
+def _lost(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "stage": "lost",
+        "status": "lost",
+        "probability": 0.0,
+        "lost_reason": data["reason"],
+        "stage_entered_at": data["at"],
+        "closed_at": data["at"],
+    }
+
+
+def _reopened(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "stage": data["to_stage"],
+        "status": "open",
+        "probability": data["probability"],
+        "closed_on": None,
+        "lost_reason": None,
+        "stage_entered_at": data["at"],
+        "closed_at": None,
+    }
+
+
+def _nothing(data: dict[str, Any]) -> dict[str, Any]:
     return {}
+
+
+#: Per registered deal event type, the columns it sets.
+HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "crm.deal.created.v1": _created,
+    "crm.deal.stage_changed.v1": lambda d: {
+        "stage": d["to_stage"],
+        "probability": d["probability"],
+        "stage_entered_at": d["at"],
+    },
+    "crm.deal.won.v1": _won,
+    "crm.deal.lost.v1": _lost,
+    "crm.deal.reopened.v1": _reopened,
+    "crm.deal.details_changed.v1": lambda d: dict(d["changes"]),
+}

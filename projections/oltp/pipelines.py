@@ -3,6 +3,7 @@ probability). Every pipeline event carries the whole new stage list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.oltp.rows import Patch, Table, column
@@ -25,9 +26,25 @@ TABLE = Table(
 def project(envelope: Envelope) -> Patch | None:
     if envelope.aggregate_type != "pipeline":
         return None
-    data = envelope.data
-    values: dict[str, Any] = {"stages": list(data["stages"]), "updated_at": format_time(envelope.time)}
+    values = HANDLERS.get(envelope.type, _stages)(envelope)
+    values["updated_at"] = format_time(envelope.time)
     creates = envelope.type == "crm.pipeline.created.v1"
-    if creates:
-        values.update(name=data["name"], created_at=format_time(envelope.time))
     return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+
+
+def _stages(envelope: Envelope) -> dict[str, Any]:
+    return {"stages": list(envelope.data["stages"])}
+
+
+def _created(envelope: Envelope) -> dict[str, Any]:
+    return {**_stages(envelope), "name": envelope.data["name"], "created_at": format_time(envelope.time)}
+
+
+#: Per registered pipeline event type, the columns it sets: every one the whole stage list.
+HANDLERS: dict[str, Callable[[Envelope], dict[str, Any]]] = {
+    "crm.pipeline.created.v1": _created,
+    "crm.pipeline.stage_added.v1": _stages,
+    "crm.pipeline.stage_renamed.v1": _stages,
+    "crm.pipeline.stage_probability_changed.v1": _stages,
+    "crm.pipeline.stages_reordered.v1": _stages,
+}

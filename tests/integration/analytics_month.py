@@ -39,7 +39,6 @@ from commands.pipeline import CreatePipeline, SetStageProbability
 from crm.wiring import Container
 from domain.meta import Meta
 from domain.pipeline import Stage
-from domain.privacy import STRUCTURED_DETAILS
 
 #: Personal data the script records; none of it may reach the warehouse.
 PERSONAL = {
@@ -314,10 +313,6 @@ INTERVALS = [
     ("p2", "review", 2), ("p2", "quote", 1),  # d6: won
 ]  # fmt: skip
 
-#: Purchases count towards lifetime value only if their amount reaches the warehouse: the
-#: event store seals interaction details other than its structured keys.
-PURCHASES_READABLE = "amount" in STRUCTURED_DETAILS
-
 
 def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
     ids = {k: str(v) for k, v in month.ids.items()}
@@ -339,8 +334,9 @@ def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
             "p90_days": percentile(days, 0.9),
         }
 
-    purchase = Decimal("250.00") if PURCHASES_READABLE else Decimal(0)  # c3
-    purchase4 = Decimal("99.50") if PURCHASES_READABLE else Decimal(0)  # c4
+    # Purchase amounts reach the warehouse (docs/ANALYTICS.md): they count towards lifetime value.
+    purchase = Decimal("250.00")  # c3
+    purchase4 = Decimal("99.50")  # c4
     revenue = {"c1": Decimal(1200), "c3": purchase, "c4": purchase4, "c5": Decimal(5000), "c6": Decimal(6000)}
     old_cohort = revenue["c3"] + revenue["c4"]
     new_cohort = revenue["c1"] + revenue["c5"] + revenue["c6"]

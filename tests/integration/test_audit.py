@@ -202,9 +202,9 @@ def test_the_history_has_the_contacts_deals_and_cases_in_order_with_who_and_why(
         ("deal", 3),
     ]
     summaries = [e.summary for e in entries]
-    assert summaries[3] == "Interaction email_opened: +10 → lead score 10"
-    assert summaries[4] == "Deal moved qualify → proposal after 3.2 days"
-    assert summaries[6].startswith("Case resolved (first contact)")
+    assert summaries[3] == "Email opened: +10 points, score 10"
+    assert summaries[4] == "Deal moved from qualify to proposal after 3.2 days"
+    assert summaries[6].startswith("Case resolved at first contact after")
     assert entries[4].occurred_at == start + timedelta(days=3, hours=4, minutes=48)
     assert entries[7].data["amount"] == "1200.00"
     assert all(a.time <= b.time for a, b in zip(entries, entries[1:], strict=False))
@@ -277,7 +277,7 @@ def test_the_audit_trail_has_a_header_and_one_row_per_event_of_the_period(contai
     assert [int(r[0]) for r in rows[1:]] == [r.position for r in in_period]
     by_column = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]]
     assert by_column[0]["type"] == "crm.contact.created.v1"
-    assert by_column[1]["summary"] == "Interaction page_visited: +20 → lead score 70"
+    assert by_column[1]["summary"] == "Page visited: +20 points, score 70"
     assert {r["actor"] for r in by_column} == {"ana"}
     with pytest.raises(InvalidValue):
         audit.trail(end, start)

@@ -54,9 +54,9 @@ def test_audit_history_in_json_csv_and_table(data_dir, recorded):
     assert as_json.exit_code == 0, as_json.output
     history = json.loads(as_json.output)
     assert [h["summary"] for h in history] == [
-        "Contact created: stage subscriber, owner ana, tags none",
-        "Interaction email_opened: +10 → lead score 10",
-        "Interaction page_visited: +20 → lead score 30",
+        "Contact created as subscriber, owner ana",
+        "Email opened: +10 points, score 10",
+        "Page visited: +20 points, score 30",
     ]
     assert {(h["actor"], h["correlation_id"], h["causation_id"]) for h in history} == {("ana", "corr-1", "cause-1")}
 
@@ -67,7 +67,7 @@ def test_audit_history_in_json_csv_and_table(data_dir, recorded):
 
     table = crm(data_dir, "audit", "history", contact)
     assert table.exit_code == 0, table.output
-    assert "lead score 30" in table.output and "crm.contact.interaction_recorded.v1" in table.output
+    assert "score 30" in table.output and "crm.contact.interaction_recorded.v1" in table.output
 
 
 def test_audit_state_as_of(data_dir, recorded):

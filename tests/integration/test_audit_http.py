@@ -70,7 +70,7 @@ def test_history_streams_a_json_array_in_event_store_order(client):
     ]
     assert [h["position"] for h in history] == sorted(h["position"] for h in history)
     assert history[4]["actor"] == "sam" and history[4]["type"] == "crm.case.responded.v1"
-    assert history[3]["summary"] == "Interaction page_visited: +20 → lead score 30"
+    assert history[3]["summary"] == "Page visited: +20 points, score 30"
     assert {"correlation_id", "causation_id", "time", "data", "aggregate_id"} <= set(history[0])
 
     cut = ok(client.get(f"/v1/audit/contacts/{contact}/history", params={"as_of": t["t1"]})).json()

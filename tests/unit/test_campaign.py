@@ -356,7 +356,7 @@ def test_completion_time_needs_a_zone():
 
 def test_every_response_becomes_a_known_contact_interaction():
     assert set(RESPONSE_INTERACTIONS) == set(RESPONSES)
-    assert set(RESPONSE_INTERACTIONS.values()) <= INTERACTION_TYPES
+    assert set(RESPONSE_INTERACTIONS.values()) <= set(INTERACTION_TYPES)
     assert dict(RESPONSE_INTERACTIONS) == {
         "opened": "email_opened",
         "clicked": "email_clicked",

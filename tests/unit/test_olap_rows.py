@@ -4,6 +4,7 @@ the patches into the state rows."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -295,6 +296,17 @@ def test_score_bands():
         "200+",
         "200+",
     ]
+
+
+def test_the_score_bands_in_sql_are_the_same_bands():
+    scores = (-5, 0, 49, 50, 99, 100, 199, 200, 1000)
+    conn = sqlite3.connect(":memory:")  # any SQL engine: the expression is plain CASE … WHEN
+    try:
+        query = f"SELECT {rows.score_band_sql('score')} FROM (SELECT ? AS score)"
+        in_sql = [conn.execute(query, (s,)).fetchone()[0] for s in scores]
+    finally:
+        conn.close()
+    assert in_sql == [rows.score_band(s) for s in scores]
 
 
 def test_changed_deal_details_overwrite_amount_owner_and_expected_close_but_never_the_title():

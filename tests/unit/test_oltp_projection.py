@@ -110,18 +110,20 @@ def test_summaries_are_one_line_and_hold_no_personal_data():
     summaries: dict[str, str] = {}  # the first of each type
     for envelope in STORY.all:
         if envelope.aggregate_type in ("contact", "deal", "case"):
-            text = timeline.summary(envelope)
+            row = timeline.project(envelope)
+            assert row is not None
+            text = row.values["summary"]
             assert text and "\n" not in text
             assert not [p for p in PERSONAL if p in text], text
             summaries.setdefault(envelope.type, text)
     assert summaries["crm.contact.created.v1"] == "Contact created as subscriber, owner ana, tags vip"
     assert summaries["crm.contact.details_changed.v1"] == "Details changed: email; owner → ben"
     assert summaries["crm.contact.interaction_recorded.v1"] == "Content downloaded: +40 points, score 40"
-    assert summaries["crm.deal.stage_changed.v1"] == "Deal moved from qualify to proposal after 1 day"
-    assert summaries["crm.deal.lost.v1"] == "Deal lost in qualify"
-    assert summaries["crm.deal.created.v1"] == "Deal '50 seats' created in qualify, 1000.00 EUR, owner ben"
+    assert summaries["crm.deal.stage_changed.v1"] == "Deal moved from qualify to proposal after 24.0 hours"
+    assert summaries["crm.deal.lost.v1"] == "Deal lost in qualify after 2.0 days"
+    assert summaries["crm.deal.created.v1"] == "Deal created in qualify (20%), 1000.00 EUR, owner ben"
     assert summaries["crm.case.opened.v1"] == "Case opened: urgent priority, via email"
-    assert summaries["crm.case.resolved.v1"] == "Case resolved at first contact, within its deadline"
+    assert summaries["crm.case.resolved.v1"] == "Case resolved at first contact after 4.0 hours, within its deadline"
     assert summaries["crm.case.sla_breached.v1"] == "SLA breached: first response was due 2026-03-02 10:00 UTC"
     assert summaries["crm.contact.erased.v1"] == "Personal data erased"
 

@@ -1,0 +1,66 @@
+"""One spelling of an event's type: the registry's (``crm.<aggregate>.<event>.v<N>``).
+Every projection keys its handlers by it, and every registered type has a handler in each
+projection or is listed there as deliberately ignored; a misspelt key fails here instead
+of silently never matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from automations.reactions import TRIGGERS, Reactions
+from domain.privacy import PERSONAL_FIELDS
+from domain.registry import AGGREGATES, EVENT_TYPES, aggregate_type_of
+from projections.olap import rows
+from projections.oltp import accounts, campaigns, cases, contacts, deals, pipelines, timeline
+from projections.oltp.projection import project
+from tests.every_event import every_envelope
+
+REGISTERED = frozenset(EVENT_TYPES)
+#: The operational model: one module per aggregate, each handling all of its events.
+OLTP = {
+    "contact": contacts,
+    "account": accounts,
+    "pipeline": pipelines,
+    "deal": deals,
+    "campaign": campaigns,
+    "case": cases,
+}
+
+
+def types_of(*aggregates: str) -> set[str]:
+    return {t for t in REGISTERED if aggregate_type_of(t) in aggregates}
+
+
+@pytest.mark.parametrize("aggregate", sorted(AGGREGATES))
+def test_the_operational_model_handles_every_event_of_each_aggregate(aggregate):
+    assert sorted(types_of(aggregate) - set(OLTP[aggregate].HANDLERS)) == []
+    assert sorted(set(OLTP[aggregate].HANDLERS) - types_of(aggregate)) == []
+
+
+def test_the_timeline_takes_or_leaves_each_aggregate_on_purpose():
+    assert sorted([*timeline.AGGREGATES, *timeline.IGNORED_AGGREGATES]) == sorted(AGGREGATES)
+
+
+def test_the_warehouse_handles_or_ignores_every_event_type():
+    handled, ignored = set(rows.HANDLERS), set(rows.IGNORED)
+    assert sorted(REGISTERED - handled - ignored) == []
+    assert sorted((handled | ignored) - REGISTERED) == []
+    assert handled & ignored == set()
+
+
+def test_automations_are_triggered_by_registered_event_types():
+    assert sorted(set(TRIGGERS) - REGISTERED) == []
+
+
+def test_personal_fields_are_listed_under_registered_event_types():
+    assert sorted(set(PERSONAL_FIELDS) - REGISTERED) == []
+
+
+def test_every_projection_reads_a_real_event_of_every_type():
+    reactions = Reactions(mql_threshold=50, agents=["sam"])
+    for envelope in every_envelope():
+        changes = project(envelope)
+        assert changes, envelope.type  # every event moves its aggregate's row at least
+        if envelope.type in rows.HANDLERS:
+            assert rows.project(envelope), envelope.type
+        reactions(envelope)
