@@ -36,7 +36,10 @@ def kafka(client: Mapping[str, Any], deadline: float) -> None:
     from kafka import KafkaAdminClient
 
     timeout_ms = int(deadline * 1000)
-    admin = KafkaAdminClient(**client, request_timeout_ms=timeout_ms, api_version_auto_timeout_ms=timeout_ms)
+    # kafka-python 3 bounds the first connection with bootstrap_timeout_ms (it has no
+    # api_version_auto_timeout_ms: passing it fails every probe); the deadline wins over a
+    # request timeout passed through from the settings.
+    admin = KafkaAdminClient(**{**client, "request_timeout_ms": timeout_ms, "bootstrap_timeout_ms": timeout_ms})
     try:
         admin.describe_cluster()
     finally:

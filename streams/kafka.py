@@ -9,7 +9,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from streams.envelope import CONTENT_TYPE, Envelope
@@ -45,6 +45,7 @@ class KafkaPublisher:
     def __init__(self, client: Mapping[str, Any], topic_for: Callable[[str], str], timeout: float = 30.0) -> None:
         self._topic_for = topic_for
         self._timeout = timeout
+        self._closing = False
         self._producer = KafkaProducer(
             **client,
             acks="all",
@@ -68,7 +69,7 @@ class KafkaPublisher:
                     self._topic_for(e.aggregate_type), key=e.subject.encode(), value=e.to_json(), headers=headers
                 )
             except Exception as exc:  # refused before sending: too large for the client's limit
-                if is_outage(exc):
+                if is_outage(exc) or self._closing:
                     raise
                 refused.append((e, exc))
                 continue
@@ -78,13 +79,25 @@ class KafkaPublisher:
             try:
                 future.get(timeout=self._timeout)
             except Exception as exc:
-                if is_outage(exc):
-                    raise
+                if is_outage(exc) or self._closing:
+                    raise  # a record abandoned by close() was not refused: publish it again later
                 refused.append((e, exc))
         return refused
 
-    def close(self) -> None:
-        self._producer.close()
+    def close(self, timeout: float = 2.0) -> None:
+        """Waits at most ``timeout`` seconds for records still in flight: what the broker
+        has not acknowledged by then is published again from the relay's recorded position."""
+        self._closing = True
+        try:
+            self._producer.close(timeout=timeout)
+        except KafkaTimeoutError:
+            # kafka-python's close gives up in its flush, before stopping its sender thread,
+            # which would go on retrying the abandoned records (and an unbounded close would
+            # wait for the broker, so a relay stopped during an outage only ended by its
+            # watchdog): stop the sender without waiting.
+            sender = getattr(self._producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
 
 
 class KafkaSource:
