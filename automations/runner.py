@@ -30,7 +30,7 @@ class AutomationWriter:
         self.reactions = reactions
         self.db = db
         self._conn = db.connect()
-        positions.ensure(self._conn)
+        positions.migrate(self._conn)
         self._generation = 0
         self.issued = 0
 

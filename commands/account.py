@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
 from domain.account import Account
 from domain.contact import Contact
@@ -84,7 +84,7 @@ def remove_contact(command: RemoveContactFromAccount, meta: Meta, uow: UnitOfWor
     return uow.save(account, contact)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     CreateAccount: create,
     ChangeAccountDetails: change_details,
     AddContactToAccount: add_contact,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
 from domain.case import Case
 from domain.contact import LIFECYCLE_STAGES, Contact
@@ -74,7 +74,7 @@ def make_customer(command: MakeDealContactCustomer, meta: Meta, uow: UnitOfWork)
     return uow.save(contact, lifecycle_stage=contact.lifecycle_stage)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     QualifyMarketingLead: qualify,
     AssignNewCase: assign_new_case,
     MakeDealContactCustomer: make_customer,

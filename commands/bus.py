@@ -44,7 +44,7 @@ class UnitOfWork:
     def load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         kind = cls.__name__.lower()
         try:
-            aggregate = self.store.repository.get(aggregate_id)
+            aggregate: Aggregate = self.store.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {kind} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -72,7 +72,7 @@ class UnitOfWork:
         except IntegrityError:
             if self.claim_key is not None:
                 # The same command, sent twice at once: the other one recorded first.
-                answer = self.store.recorder.find_answer(self.claim_key)
+                answer = self.store.command_log.find_answer(self.claim_key)
                 if answer is not None:
                     raise _Repeated(answer) from None
             raise ConcurrencyConflict(
@@ -108,7 +108,7 @@ class CommandBus:
             check_text(idempotency_key, "the Idempotency-Key")
         command_print = fingerprint(command) if idempotency_key else None
         if idempotency_key:
-            answer = self.store.recorder.find_answer(idempotency_key)
+            answer = self.store.command_log.find_answer(idempotency_key)
             if answer is not None:
                 return self._repeat(answer, command_print)
         uow = UnitOfWork(self.store, self.committer, self.config, self._clock(), idempotency_key, command_print)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.errors import NotFound
 from commands.results import CommandResult
 from domain.campaign import RESPONSE_INTERACTIONS, Campaign
@@ -136,7 +136,7 @@ def complete(command: CompleteCampaign, meta: Meta, uow: UnitOfWork) -> CommandR
     return uow.save(campaign)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     CreateCampaign: create,
     ChangeCampaignAudience: change_audience,
     LaunchCampaign: launch,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
 from domain.case import Case
 from domain.contact import Contact
@@ -174,7 +174,7 @@ def record_breach(command: RecordSlaBreach, meta: Meta, uow: UnitOfWork) -> Comm
     return uow.save(case)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     OpenCase: open_case,
     AssignCase: assign,
     RespondToCase: respond,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
 from domain.contact import Contact
 from domain.meta import Meta
@@ -143,7 +143,7 @@ def erase(command: EraseContact, meta: Meta, uow: UnitOfWork) -> CommandResult:
     return result
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     CreateContact: create,
     ChangeContactDetails: change_details,
     RecordInteraction: record_interaction,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
 from domain.account import Account
 from domain.contact import Contact
@@ -128,7 +128,7 @@ def change_details(command: ChangeDealDetails, meta: Meta, uow: UnitOfWork) -> C
     return _answer(uow, deal)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     CreateDeal: create,
     MoveDeal: move,
     WinDeal: win,

@@ -176,7 +176,7 @@ def _without_certain_conflicts(group: list[_Request]) -> list[list[_Request]]:
     of the commands is kept."""
     parts: list[tuple[set[Any], list[_Request]]] = []
     for request in group:
-        marks = {(e.originator_id, e.originator_version) for e in request.events}
+        marks: set[Any] = {(e.originator_id, e.originator_version) for e in request.events}
         if request.claim is not None:
             marks.add(request.claim.key)
         for used, part in parts:

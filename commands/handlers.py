@@ -1,8 +1,9 @@
 """Every command type and the function that handles it."""
 
 from commands import account, automation, campaign, case, contact, deal, pipeline
+from commands.bus import Handler
 
-HANDLERS: dict[type, object] = {
+HANDLERS: dict[type, Handler] = {
     **contact.HANDLERS,
     **account.HANDLERS,
     **campaign.HANDLERS,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from commands.bus import UnitOfWork
+from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
 from domain.meta import Meta
 from domain.pipeline import Pipeline, Stage
@@ -74,7 +74,7 @@ def reorder(command: ReorderStages, meta: Meta, uow: UnitOfWork) -> CommandResul
     return uow.save(pipeline, stages=pipeline.stage_keys)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     CreatePipeline: create,
     AddStage: add_stage,
     RenameStage: rename_stage,

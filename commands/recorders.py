@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,6 +49,15 @@ class RecordedAnswer:
     fingerprint: str
     response: dict[str, Any]
     position: int
+
+
+class CommandRecorder(Protocol):
+    """What both recorders add to eventsourcing's: answers of idempotent commands and the
+    keys of personal data."""
+
+    def find_answer(self, key: str) -> RecordedAnswer | None: ...
+
+    def personal_key(self, contact_id: UUID, create: bool) -> bytes | None: ...
 
 
 def fingerprint(command: object) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.application import Application, ProcessingEvent
@@ -18,11 +18,13 @@ from eventsourcing.utils import register_topic
 
 from commands.chain import Chain, form_of
 from commands.privacy import Sealer
+from commands.recorders import CommandRecorder
+from commands.tables import create_tables
 from domain.contact import Contact
 from domain.integrity import GENESIS, chain_hash
 from domain.meta import Meta
 from domain.privacy import SNAPSHOT_FIELDS, personal_paths
-from domain.registry import AGGREGATES, EVENT_TYPES
+from domain.registry import AGGREGATES, EVENT_TYPES, topic_of
 
 
 class MetaAsDict(Transcoding):
@@ -79,8 +81,10 @@ class CrmMapper(Mapper):
 
 
 def _register_stable_topics() -> None:
-    for cls in (*AGGREGATES.values(), *EVENT_TYPES.values()):
-        register_topic(cls.TOPIC, cls)
+    for name, aggregate in AGGREGATES.items():
+        register_topic(f"crm.{name}", aggregate)
+    for topic, event in EVENT_TYPES.items():
+        register_topic(topic, event)
 
 
 class CrmEventStore(Application):
@@ -95,12 +99,22 @@ class CrmEventStore(Application):
         self._listeners: list[Callable[[], None]] = []
         # Recently used aggregates stay in memory and are brought up to date with one query
         # for newer events (fast-forward), so a write by another process is never missed.
-        super().__init__(env={**persistence_env(url, pool_size), "AGGREGATE_CACHE_MAXSIZE": str(cache_size)})
-        self.sealer = Sealer(self.recorder)  # type: ignore[arg-type]
+        # Tables are made by create_tables, once, under the migration lock: eventsourcing
+        # making them as it builds each recorder races with other processes starting.
+        env = {**persistence_env(url, pool_size), "AGGREGATE_CACHE_MAXSIZE": str(cache_size), "CREATE_TABLE": "no"}
+        super().__init__(env=env)
+        create_tables(self)
+        self.sealer = Sealer(self.command_log)
         self.mapper.sealer = self.sealer  # type: ignore[attr-defined]
         if self.snapshots is not None:
             self.snapshots.mapper.sealer = self.sealer  # type: ignore[attr-defined]
         self.chain = Chain(self._stored_hash)
+
+    @property
+    def command_log(self) -> CommandRecorder:
+        """The recorder, seen through what this store's recorders add to eventsourcing's
+        (``persistence_env`` always names one of them)."""
+        return cast(CommandRecorder, self.recorder)
 
     def construct_mapper(self) -> Mapper[Any]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CrmMapper)
@@ -108,7 +122,7 @@ class CrmEventStore(Application):
     def _record(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
         """Seals personal fields and links the hash chain, then records."""
         for event in processing_event.events:
-            paths = personal_paths(type(event).TOPIC)
+            paths = personal_paths(topic_of(event))
             if paths:
                 aggregate = processing_event.aggregates.get(event.originator_id)
                 owner = getattr(aggregate, "contact_id", None) or getattr(event, "contact_id", None)

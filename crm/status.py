@@ -52,7 +52,7 @@ def _describe(stored: dict[Channel, int]) -> str:
 def _sql_status(name: str, db: OltpDatabase, ends: dict[Channel, int]) -> Status:
     conn = db.connect()
     try:
-        positions.ensure(conn)
+        positions.migrate(conn)
         generation, stored = positions.read(conn, db.ph, name)
     finally:
         conn.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import migrations
 from streams.records import Channel, Record
 
 DDL = [
@@ -35,8 +36,21 @@ class PositionsMoved(Exception):
 
 
 def ensure(conn: Any) -> None:
+    """Creates the tables if missing; on DuckDB, where one process writes a file, this is
+    enough. PostgreSQL and SQLite, shared by processes starting together, use ``migrate``."""
     for statement in DDL:
         conn.execute(statement)
+
+
+#: Its own component, not a step of each projection's: the operational projector and the
+#: automations keep their positions in these tables, sometimes in one database.
+COMPONENT = "projection_positions"
+STEPS = [migrations.Step(1, "projection_positions and projection_generations", ensure)]
+
+
+def migrate(conn: Any) -> int:
+    """Creates the tables once, under the migration lock (``migrations``)."""
+    return migrations.migrate(conn, COMPONENT, STEPS)
 
 
 def read(conn: Any, ph: str, projection: str) -> tuple[int, dict[Channel, int]]:

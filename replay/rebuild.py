@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import migrations
 from projections import positions
+from projections.oltp import schema
 from projections.oltp.db import OltpDatabase
 from projections.runner import ProjectorRunner
 
@@ -76,6 +78,8 @@ def rebuild_oltp(
                 conn.execute(f"ALTER TABLE {table}{suffix} RENAME TO {table}")
                 conn.execute(f"DROP TABLE {table}__retired")
             generation = positions.hand_over(conn, db.ph, rebuilt, live)
+            # The live tables are now the rebuilt ones, of the rebuilt tables' version.
+            migrations.hand_over(conn, schema.COMPONENT + suffix, schema.COMPONENT)
     finally:
         conn.close()
     return RebuildReport(live, replayed_from, events, time.perf_counter() - started, generation)

@@ -1,14 +1,23 @@
 """Creates the operational tables; both the writer and the readers call it, so an API
-started before any projector still answers (with 404s) instead of failing."""
+started before any projector still answers (with 404s) instead of failing.
+
+The tables are a versioned component (``migrations``): however many processes start at
+once, one creates them and the others find them made. A change to a table is a new step
+appended to ``steps``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import migrations
 from projections import positions
 from projections.oltp import contacts, duplicates
 from projections.oltp.db import OltpDatabase
 from projections.oltp.projection import TABLES
+
+#: A rebuild's suffixed tables are a component of their own (``oltp<suffix>``), made by
+#: the same steps; its switch hands their record over to this one.
+COMPONENT = "oltp"
 
 
 def table_names() -> list[str]:
@@ -16,27 +25,38 @@ def table_names() -> list[str]:
     return [table.name for table in TABLES]
 
 
+def steps(db: OltpDatabase, suffix: str = "") -> list[migrations.Step]:
+    """The schema's versions, oldest first, for the tables named ``<base name><suffix>``."""
+    return [
+        migrations.Step(1, "every table and index", lambda conn: _create_tables(db, conn, suffix)),
+    ]
+
+
 def ensure(db: OltpDatabase, suffix: str = "") -> None:
-    """Creates the tables (and their indexes) named ``<base name><suffix>``. The base
-    tables once per process: every reader calls this, and a rebuild only ever replaces
-    them inside one transaction."""
+    """Brings the tables named ``<base name><suffix>`` (and the projections' positions) to
+    the newest version. The base tables once per process: every reader calls this, and a
+    rebuild only ever replaces them inside one transaction."""
     if not suffix and db.ensured:
         return
     conn = db.connect()
     try:
-        with db.transaction(conn):
-            positions.ensure(conn)
-            for table in TABLES:
-                create, *indexes = table.ddl(db.types, table.name + suffix)
-                conn.execute(create)
-                if table is contacts.TABLE:
-                    _add_contact_keys(db, conn, table.name + suffix)
-                for statement in indexes:
-                    conn.execute(statement)
+        positions.migrate(conn)
+        migrations.migrate(conn, COMPONENT + suffix, steps(db, suffix))
     finally:
         conn.close()
     if not suffix:
         db.ensured = True
+
+
+def _create_tables(db: OltpDatabase, conn: Any, suffix: str) -> None:
+    for table in TABLES:
+        create, *indexes = table.ddl(db.types, table.name + suffix)
+        conn.execute(create)
+        if table is contacts.TABLE:
+            # Before the indexes: some of them cover these columns.
+            _add_contact_keys(db, conn, table.name + suffix)
+        for statement in indexes:
+            conn.execute(statement)
 
 
 def _add_contact_keys(db: OltpDatabase, conn: Any, table: str) -> None:
