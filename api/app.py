@@ -25,7 +25,7 @@ from api.deps import Services
 
 
 def create_app(
-    services: Services, on_start: Callable[[], None] | None = None, on_stop: Callable[[], None] | None = None
+    services: Services, on_start: Callable[[], object] | None = None, on_stop: Callable[[], object] | None = None
 ) -> FastAPI:
     """``on_start``/``on_stop`` run background workers alongside the API (``crm serve``)."""
 

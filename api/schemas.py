@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -11,8 +11,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from domain.contact import LIFECYCLE_STAGES
 from domain.scoring import INTERACTION_TYPES
 
-# The domain's lists as types: ``Literal.__getitem__(names)`` is the type written out name by name.
-InteractionType = Literal.__getitem__(INTERACTION_TYPES)
+# The domain's lists as types: ``Literal.__getitem__(names)`` is the type written out name by
+# name. A type checker cannot follow that, so it sees plain text; pydantic sees the names.
+if TYPE_CHECKING:
+    InteractionType = str
+    LifecycleStage = str
+else:
+    InteractionType = Literal.__getitem__(INTERACTION_TYPES)
+    LifecycleStage = Literal.__getitem__(LIFECYCLE_STAGES)
 
 
 class ContactCreate(BaseModel):
@@ -25,9 +31,6 @@ class ContactCreate(BaseModel):
     title: str | None = Field(None, max_length=200)
     tags: list[str] = Field(default_factory=list, max_length=100)
     owner: str | None = Field(None, max_length=200)
-
-
-LifecycleStage = Literal.__getitem__(LIFECYCLE_STAGES)
 
 
 class Consent(BaseModel):

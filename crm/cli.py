@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
@@ -59,7 +60,7 @@ def _supervised(name: str, build: Callable[[], _W], run: Callable[[_W, threading
 
     stop = _stop_on_signals()
     workers = Workers()
-    workers.add(name, build, run)  # type: ignore[arg-type]
+    workers.add(name, build, run)
     workers.run_until_stopped(stop, STOP_GRACE)
 
 
@@ -99,9 +100,7 @@ def serve(host: str, port: int, api_only: bool) -> None:
         if container.settings.uses_kafka:
             workers.add("relay", container.relay, lambda relay, stop: relay.run(stop))
         for name in PROJECTIONS:
-            workers.add(
-                f"projector-{name}", lambda n=name: container.projector(n), lambda runner, stop: runner.run(stop)
-            )
+            workers.add(f"projector-{name}", partial(container.projector, name), lambda runner, stop: runner.run(stop))
         workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
         interval = container.settings.sla_watch_interval
         workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))

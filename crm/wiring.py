@@ -46,7 +46,7 @@ class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._closables: list[Any] = []
-        self._projectors: dict[str, ProjectorRunner] = {}
+        self._projectors: dict[str, ProjectorRunner[Writer]] = {}
 
     @property
     def api_keys(self) -> Any:
@@ -164,7 +164,7 @@ class Container:
         self.store.on_saved(source.notify)
         return source
 
-    def automations(self) -> ProjectorRunner:
+    def automations(self) -> ProjectorRunner[AutomationWriter]:
         """The event-based triggers, run like a projector whose rows are commands."""
         reactions = Reactions(self.settings.mql_threshold, self.settings.agents)
         writer = AutomationWriter(self.commands, reactions, OltpDatabase(self.settings.event_store_url))
@@ -239,7 +239,7 @@ class Container:
         with personal fields opened. The others take the sealed stream as it is."""
         return OpenedSource(source, self.store.sealer.open_all) if name == "oltp" else source
 
-    def projector(self, name: str) -> ProjectorRunner:
+    def projector(self, name: str) -> ProjectorRunner[Writer]:
         """This process's projector of that name: one per name (a second consumer of the
         same group in one process would only take partitions from the first)."""
         running = self._projectors.get(name)

@@ -15,8 +15,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from streams.faults import Backoff, is_outage
+
+W = TypeVar("W")
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +40,14 @@ class Workers:
     def stopping(self) -> threading.Event:
         return self._stop
 
-    def add(self, name: str, build: Callable[[], object], run: Callable[[object, threading.Event], None]) -> None:
+    def add(self, name: str, build: Callable[[], W], run: Callable[[W, threading.Event], None]) -> None:
         """``build`` makes the worker (again after a failure); ``run`` runs it until stop."""
         self.failures[name] = 0
 
         def supervise() -> None:
             backoff = Backoff(self._first_delay, self._max_delay)
             while not self._stop.is_set():
-                worker = None
+                worker: W | None = None
                 started = time.monotonic()
                 try:
                     worker = build()

@@ -42,6 +42,11 @@ def _topic(event: type) -> str:
     return topic
 
 
+def topic_of(event: object) -> str:
+    """The stable type name of a CRM event (``crm.<aggregate>.<event>.v<N>``)."""
+    return _topic(type(event))
+
+
 EVENT_TYPES: dict[str, type] = {
     _topic(event): event for aggregate in AGGREGATES.values() for event in _events_of(aggregate)
 }

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from projections.positions import PositionsMoved, last_offsets
 from streams.deadletters import DeadLetters
@@ -39,9 +39,12 @@ class Writer(Protocol):
         ``PositionsMoved`` when a rebuild switched the tables since ``positions`` was read."""
 
 
-class ProjectorRunner:
+W = TypeVar("W", bound=Writer)
+
+
+class ProjectorRunner(Generic[W]):
     def __init__(
-        self, writer: Writer, source: Source, batch_size: int = 1000, dead_letters: DeadLetters | None = None
+        self, writer: W, source: Source, batch_size: int = 1000, dead_letters: DeadLetters | None = None
     ) -> None:
         self.writer = writer
         self.source = source

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -121,6 +122,10 @@ class KafkaSource:
             group_instance_id=instance_id,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
+            # A group that formed before the topics' metadata reached this client is assigned
+            # nothing; fresh metadata makes it rebalance, so fetch it every few seconds rather
+            # than every five minutes.
+            metadata_max_age_ms=5_000,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -139,6 +144,7 @@ class KafkaSource:
                 else:
                     consumer.seek(tp, last + 1)
             return
+        self._await_metadata()
         self._subscribed = True
 
         class SeekToStoredPositions(ConsumerRebalanceListener):
@@ -155,6 +161,16 @@ class KafkaSource:
                         consumer.seek(tp, last + 1)
 
         consumer.subscribe(topics=self._topics, listener=SeekToStoredPositions())
+
+    def _await_metadata(self, deadline: float = 30.0) -> None:
+        """Joins the group only once this client knows every topic's partitions: a group
+        formed without them assigns nothing, and kafka-python does not rebalance it when
+        they become known (topics just created by another process, say)."""
+        give_up = time.monotonic() + deadline
+        while any(not self._consumer.partitions_for_topic(t) for t in self._topics):
+            if time.monotonic() > give_up:
+                raise KafkaTimeoutError(f"no partitions known for {', '.join(self._topics)} after {deadline:.0f}s")
+            time.sleep(0.2)
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
