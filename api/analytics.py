@@ -7,7 +7,6 @@ median over a filtered period is the median of exactly those rows.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
+from api.params import Day
 from api.problems import Problem
 from projections.olap import metrics
 from projections.olap.writer import ensure_schema
@@ -43,8 +43,8 @@ class MetricAnswer(BaseModel):
 def get_metric(
     services: ServicesDep,
     metric: Annotated[str, Path(description=", ".join(metrics.ENDPOINTS))],
-    date_from: Annotated[date | None, Query(alias="from", description="first day of the period (inclusive)")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="last day of the period (inclusive)")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="first day of the period (inclusive)")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="last day of the period (inclusive)")] = None,
     pipeline: Annotated[UUID | None, Query(description="only this pipeline's deals")] = None,
     owner: Annotated[str | None, Query(min_length=1, max_length=200, description="only this owner's")] = None,
 ) -> MetricAnswer:

@@ -18,6 +18,7 @@ from api import (
     health,
     integrity,
     limits,
+    params,
     pipelines,
     problems,
 )
@@ -49,6 +50,7 @@ def create_app(
     app.state.services = services
     problems.install(app)
     limits.install(app)
+    params.install(app)
     health.install(app, health.StoreGate())
     for module in (contacts, accounts, pipelines, deals, cases, campaigns, audit, integrity, analytics):
         app.include_router(module.router)

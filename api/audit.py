@@ -14,9 +14,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from api.deps import ServicesDep, authenticated_actor
+from api.params import Instant
 from replay.exports import json_array
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(authenticated_actor)])
 
 AsOf = Annotated[
-    AwareDatetime | None,
+    Instant | None,
     Query(description="Only what was recorded at or before this time (RFC 3339 with a zone); default: now"),
 ]
 
@@ -114,8 +115,8 @@ def contact_export(
 )
 def audit_trail(
     services: ServicesDep,
-    start: Annotated[AwareDatetime, Query(alias="from", description="Recorded at or after this time")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="…and before this time")],
+    start: Annotated[Instant, Query(alias="from", description="Recorded at or after this time")],
+    end: Annotated[Instant, Query(alias="to", description="…and before this time")],
 ) -> StreamingResponse:
     """The audit trail of a period: every event of every aggregate recorded in it."""
     chunks = services.audit.trail_csv(start, end)  # 422 before the first byte

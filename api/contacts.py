@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.commands import Run
 from api.deps import ExpectedVersion, ServicesDep
+from api.params import Score
 from api.problems import Problem
 from api.reads import DuplicateGroup, Page, PagingDep, TimelineEntry
 from api.schemas import (
@@ -117,8 +118,8 @@ def search_contacts(
     lifecycle_stage: LifecycleStage | None = None,
     owner: Annotated[str | None, Query(max_length=200)] = None,
     account_id: UUID | None = None,
-    min_score: int | None = None,
-    max_score: int | None = None,
+    min_score: Score | None = None,
+    max_score: Score | None = None,
 ) -> dict[str, object]:
     """Contacts matching every filter given, newest first."""
     if min_score is not None and max_score is not None and min_score > max_score:

@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
+from api.params import Offset
 from projections.oltp.queries import Page as QueryPage
 
 T = TypeVar("T")
@@ -29,7 +30,7 @@ class Paging:
 
 def paging(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[Offset, Query(description="items to skip")] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 
