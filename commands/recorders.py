@@ -6,6 +6,13 @@ as a command's events:
   exist without the key (a crash cannot make a retry record twice) or the key without them.
 - personal-data keys: erasing a person deletes their key in the transaction that records
   the erasure, so the erasure event and the unreadable data come together or not at all.
+
+They are chosen through eventsourcing's public factory setting (``APPLICATION_RECORDER_TOPIC``,
+see ``commands.store.persistence_env``), but eventsourcing has no public hook for statements
+in the events' transaction: ``_insert_events`` and ``_fetch_ids_after_insert_events`` are its
+private methods. So eventsourcing is pinned to one exact version (pyproject.toml), and
+``tests/integration/test_eventsourcing_contract.py`` fails, on SQLite and PostgreSQL, the day
+they change name, signature or what these overrides rely on.
 """
 
 from __future__ import annotations
@@ -77,6 +84,8 @@ class SQLiteCommandRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """eventsourcing's (private) step that inserts the events, inside the transaction that
+        commits them, with the keyword arguments given to ``save``; answers their ids in order."""
         ids = super()._insert_events(c, stored_events, **kwargs)
         # A second use of a key violates the primary key: the whole transaction fails.
         for row in _rows(kwargs.get("idempotency"), ids):
@@ -123,6 +132,8 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         )
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """eventsourcing's (private) step before the events are inserted, in their transaction,
+        with the keyword arguments given to ``save``."""
         for contact_id in kwargs.get("erase_keys") or ():
             curs.execute(
                 SQL("DELETE FROM {0}.{1} WHERE contact_id = %s").format(
@@ -147,6 +158,8 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """eventsourcing's (private) step after the events are inserted, still in their
+        transaction; answers their notification ids in order."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         rows = _rows(kwargs.get("idempotency"), ids)
         if rows:

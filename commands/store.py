@@ -80,6 +80,11 @@ class CrmMapper(Mapper):
         return event
 
 
+def _crm_mapper(mapper: Mapper[Any]) -> CrmMapper:
+    """The store's mapper as what it is: ``construct_mapper`` makes every one a ``CrmMapper``."""
+    return cast(CrmMapper, mapper)
+
+
 def _register_stable_topics() -> None:
     for name, aggregate in AGGREGATES.items():
         register_topic(f"crm.{name}", aggregate)
@@ -105,9 +110,9 @@ class CrmEventStore(Application):
         super().__init__(env=env)
         create_tables(self)
         self.sealer = Sealer(self.command_log)
-        self.mapper.sealer = self.sealer  # type: ignore[attr-defined]
-        if self.snapshots is not None:
-            self.snapshots.mapper.sealer = self.sealer  # type: ignore[attr-defined]
+        for event_store in (self.events, self.snapshots):
+            if event_store is not None:
+                _crm_mapper(event_store.mapper).sealer = self.sealer
         self.chain = Chain(self._stored_hash)
 
     @property
@@ -119,39 +124,47 @@ class CrmEventStore(Application):
     def construct_mapper(self) -> Mapper[Any]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CrmMapper)
 
-    def _record(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
-        """Seals personal fields and links the hash chain, then records."""
-        for event in processing_event.events:
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
+        """Records the new events of ``objs`` (aggregates, or events already collected from
+        them followed by their aggregates, as group commit passes them) in one transaction,
+        personal fields sealed and each event linked to the hash chain of its aggregate;
+        ``kwargs`` reach the recorder (``idempotency``, ``erase_keys``).
+
+        Only once the events are recorded (and any snapshot taken) do the chain's heads move
+        and the ``on_saved`` listeners run. A failed save moves neither, and leaves its
+        events sealed and linked: saving them again (group commit retries smaller groups)
+        seals nothing twice and links them afresh."""
+        batch: ProcessingEvent[Any] = ProcessingEvent()
+        batch.collect_events(*objs)  # takes the pending events out of the aggregates
+        for event in batch.events:
             paths = personal_paths(topic_of(event))
             if paths:
-                aggregate = processing_event.aggregates.get(event.originator_id)
+                aggregate = batch.aggregates.get(event.originator_id)
                 owner = getattr(aggregate, "contact_id", None) or getattr(event, "contact_id", None)
                 self.sealer.seal_fields(event.__dict__, paths, owner or event.originator_id)
-        self.chain.link(processing_event.events)
-        recordings = super()._record(processing_event)
-        self.chain.committed(processing_event.events)
+        self.chain.link(batch.events)
+        recordings = super().save(*batch.events, *batch.aggregates.values(), **kwargs)
+        self.chain.committed(batch.events)
+        for listener in self._listeners:
+            listener()
         return recordings
 
     def _stored_hash(self, aggregate_id: Any, version: int) -> str | None:
         stored = self.recorder.select_events(aggregate_id, gt=version - 1, lte=version, limit=1)
         if not stored:
             return None
-        event, chain = self.mapper.decode(stored[0])  # type: ignore[attr-defined]
+        event, chain = _crm_mapper(self.mapper).decode(stored[0])
         if chain is None:  # recorded before events were chained: its hash is its own form's
             return chain_hash(GENESIS, form_of(event))
         return chain["hash"]
 
     def read_sealed(self, notification: Notification) -> tuple[Any, dict[str, str] | None]:
         """The event as recorded and published: personal fields sealed, with its chain."""
-        return self.mapper.decode(notification)  # type: ignore[attr-defined,no-any-return]
+        return _crm_mapper(self.mapper).decode(notification)
 
     def on_saved(self, listener: Callable[[], None]) -> None:
-        """Calls ``listener`` after each save, so in-process followers need not poll."""
+        """Calls ``listener`` after each successful save, so in-process followers need not poll."""
         self._listeners.append(listener)
-
-    def _notify(self, recordings: list[Recording[Any]]) -> None:
-        for listener in self._listeners:
-            listener()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

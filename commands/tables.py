@@ -13,7 +13,8 @@ import sqlite3
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.postgres import BasePostgresFactory, PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory
 
 import migrations
 
@@ -31,11 +32,11 @@ def create_tables(store: Application) -> None:
         migrations.migrate(conn, COMPONENT, [step])
     finally:
         conn.close()
-    register = getattr(_datastore(store), "register_type_adapters", None)
-    if register is not None:
-        # PostgreSQL: the events' composite type may have been made by another process
-        # just now; create_table() registers it only in the process that ran it.
-        register()
+    datastore = _datastore(store)
+    if isinstance(datastore, PostgresDatastore):
+        # The events' composite type may have been made by another process just now;
+        # create_table() registers it only in the process that ran it.
+        datastore.register_type_adapters()
 
 
 def _recorders(store: Application) -> list[Any]:
@@ -88,5 +89,10 @@ def _connect(store: Application) -> Any:
     )
 
 
-def _datastore(store: Application) -> Any:
-    return store.factory.datastore  # type: ignore[attr-defined]  # every persistence module's factory has one
+def _datastore(store: Application) -> SQLiteDatastore | PostgresDatastore:
+    """The database eventsourcing's recorders use (its persistence modules' factories hold
+    one; ``tests/integration/test_eventsourcing_contract.py`` checks it)."""
+    factory = store.factory
+    if isinstance(factory, SQLiteFactory | BasePostgresFactory):
+        return factory.datastore
+    raise TypeError(f"unsupported persistence module: {type(factory).__name__}")

@@ -8,7 +8,12 @@ does to stored state (upcasting today; decrypting personal fields, or reading
 
 SQL is used only where ``eventsourcing``'s recorder has no query for what an audit needs:
 an aggregate's events *with* their notification ids (``select_events`` leaves the id
-out), and the creation events that name a contact (see ``owned_by_contact``).
+out, ``select_notifications`` cannot filter by aggregate), and the creation events that
+name a contact (see ``owned_by_contact``; ``select_notifications`` by topic finds them only
+by decoding every deal's and case's creation event: ``scan_owned_by_contact``, 4 to 11 times
+slower among 1,000 to 10,000 deals, and slower still as the store grows). It reads
+eventsourcing's events table as its ``select_notifications`` does; the table and columns
+are checked by ``tests/integration/test_eventsourcing_contract.py``.
 """
 
 from __future__ import annotations
@@ -114,43 +119,16 @@ class EventReader:
         rows = self._select_page(aggregate_id, version - 1, 1) if version > 0 else []
         return rows[0].id if rows else None
 
-    def _select_page(self, aggregate_id: UUID, after_version: int, limit: int) -> Sequence[Notification]:
-        recorder = self.store.recorder
+    def _select_page(self, aggregate_id: UUID, after_version: int, limit: int) -> list[Notification]:
         if self._kind == "sqlite":
-            assert isinstance(recorder, SQLiteApplicationRecorder)
-            statement = (
-                f"SELECT rowid, originator_id, originator_version, topic, state FROM {recorder.events_table_name} "
-                "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version LIMIT ?"
+            return self._select_sqlite(
+                "originator_id = ? AND originator_version > ? ORDER BY originator_version LIMIT ?",
+                (aggregate_id.hex, after_version, limit),
             )
-            with recorder.datastore.transaction(commit=False) as c:
-                c.execute(statement, (aggregate_id.hex, after_version, limit))
-                return [
-                    Notification(
-                        id=row["rowid"],
-                        originator_id=recorder.convert_originator_id(row["originator_id"]),
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=row["state"],
-                    )
-                    for row in c.fetchall()
-                ]
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        query = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
-            "WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version LIMIT %s"
-        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
-        with recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(query, (aggregate_id, after_version, limit))
-            return [
-                Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in curs.fetchall()
-            ]
+        return self._select_postgres(
+            SQL("originator_id = %s AND originator_version > %s ORDER BY originator_version LIMIT %s"),
+            (aggregate_id, after_version, limit),
+        )
 
     # -- a contact's deals and cases -----------------------------------------------------
 
@@ -186,35 +164,61 @@ class EventReader:
 
     def _select_owned_candidates(self, contact_id: UUID) -> list[Notification]:
         # The transcoder writes a UUID as {"_type_": "uuid_hex", "_data_": "<32 hex digits>"}.
-        recorder = self.store.recorder
         topics = list(OWNED_CREATION_TOPICS)
         if self._kind == "sqlite":
-            assert isinstance(recorder, SQLiteApplicationRecorder)
-            statement = (
-                f"SELECT rowid, originator_id, originator_version, topic, state FROM {recorder.events_table_name} "
-                f"WHERE topic IN ({', '.join('?' * len(topics))}) "
-                "AND json_extract(state, '$.contact_id._data_') = ? ORDER BY rowid"
+            return self._select_sqlite(
+                f"topic IN ({', '.join('?' * len(topics))}) "
+                "AND json_extract(state, '$.contact_id._data_') = ? ORDER BY rowid",
+                (*topics, contact_id.hex),
             )
-            with recorder.datastore.transaction(commit=False) as c:
-                c.execute(statement, (*topics, contact_id.hex))
-                return [
-                    Notification(
-                        id=row["rowid"],
-                        originator_id=recorder.convert_originator_id(row["originator_id"]),
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=row["state"],
-                    )
-                    for row in c.fetchall()
-                ]
+        return self._select_postgres(
+            SQL(
+                "topic = ANY(%s) AND convert_from(state, 'UTF8')::json -> 'contact_id' ->> '_data_' = %s "
+                "ORDER BY notification_id"
+            ),
+            (topics, contact_id.hex),
+        )
+
+    # -- eventsourcing's tables, read as its select_notifications reads them -------------------
+    # (the tables and columns are checked by tests/integration/test_eventsourcing_contract.py)
+
+    def _select_sqlite(self, condition: str, params: Sequence[Any]) -> list[Notification]:
+        """The rows of the SQLite events table that meet ``condition`` (which may end in
+        ORDER BY and LIMIT), each with its ``rowid``: the notification id."""
+        recorder = self.store.recorder
+        assert isinstance(recorder, SQLiteApplicationRecorder)
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {recorder.events_table_name} WHERE {condition}"
+        )
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [
+                Notification(
+                    id=row["rowid"],
+                    originator_id=recorder.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
+
+    def _select_postgres(self, condition: SQL, params: Sequence[Any]) -> list[Notification]:
+        """The rows of the PostgreSQL events table that meet ``condition`` (which may end in
+        ORDER BY and LIMIT), each with its ``notification_id``."""
+        recorder = self.store.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         query = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
-            "WHERE topic = ANY(%s) AND convert_from(state, 'UTF8')::json -> 'contact_id' ->> '_data_' = %s "
-            "ORDER BY notification_id"
-        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE {condition}"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+            condition=condition,
+        )
         with recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(query, (topics, contact_id.hex))
+            curs.execute(query, params)
             return [
                 Notification(
                     id=row["notification_id"],
