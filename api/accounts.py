@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import permit
 from api.commands import Run
 from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
@@ -44,7 +45,9 @@ class AccountMember(BaseModel):
     contact_id: UUID
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted, dependencies=[permit("accounts:write")]
+)
 def create_account(
     body: AccountCreate,
     run: Run,
@@ -52,7 +55,7 @@ def create_account(
     return run.created(CreateAccount(**body.model_dump()), "/v1/accounts")
 
 
-@router.patch("/{account_id}", response_model=CommandAccepted)
+@router.patch("/{account_id}", response_model=CommandAccepted, dependencies=[permit("accounts:write")])
 def change_account(
     account_id: UUID,
     body: AccountChange,
@@ -65,7 +68,7 @@ def change_account(
     return run(ChangeAccountDetails(account_id, changes, version))
 
 
-@router.post("/{account_id}/contacts", response_model=CommandAccepted)
+@router.post("/{account_id}/contacts", response_model=CommandAccepted, dependencies=[permit("accounts:write")])
 def add_contact(
     account_id: UUID,
     body: AccountMember,
@@ -75,7 +78,9 @@ def add_contact(
     return run(AddContactToAccount(account_id, body.contact_id))
 
 
-@router.delete("/{account_id}/contacts/{contact_id}", response_model=CommandAccepted)
+@router.delete(
+    "/{account_id}/contacts/{contact_id}", response_model=CommandAccepted, dependencies=[permit("accounts:write")]
+)
 def remove_contact(
     account_id: UUID,
     contact_id: UUID,
@@ -84,7 +89,7 @@ def remove_contact(
     return run(RemoveContactFromAccount(account_id, contact_id))
 
 
-@router.get("", response_model=Page[AccountPublic])
+@router.get("", response_model=Page[AccountPublic], dependencies=[permit("accounts:read")])
 def search_accounts(
     services: ServicesDep,
     paging: PagingDep,
@@ -95,7 +100,7 @@ def search_accounts(
     return paging.answer(services.account_queries.search(q, owner, paging.limit, paging.offset))
 
 
-@router.get("/{account_id}", response_model=AccountDetail)
+@router.get("/{account_id}", response_model=AccountDetail, dependencies=[permit("accounts:read")])
 def get_account(account_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
     """The account with its contacts, in the order they joined."""
     account = services.account_queries.get(str(account_id))

@@ -14,6 +14,7 @@ import duckdb
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from api.access import permit
 from api.deps import ServicesDep
 from api.params import Day
 from api.problems import Problem
@@ -35,6 +36,7 @@ class MetricAnswer(BaseModel):
 
 @router.get(
     "/{metric}",
+    dependencies=[permit("analytics:read")],
     response_model=MetricAnswer,
     response_model_exclude_none=True,
     summary="One metric from the analytics warehouse",

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import (
+    accesslog,
     accounts,
     analytics,
     audit,
@@ -18,10 +19,12 @@ from api import (
     health,
     integrity,
     limits,
+    masking,
     params,
     pipelines,
     problems,
 )
+from api.access import FailedLogins
 from api.deps import Services
 
 
@@ -48,9 +51,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.failed_logins = FailedLogins()
     problems.install(app)
     limits.install(app)
     params.install(app)
+    masking.install(app)
+    accesslog.install(app)
     health.install(app, health.StoreGate())
     for module in (contacts, accounts, pipelines, deals, cases, campaigns, audit, integrity, analytics):
         app.include_router(module.router)

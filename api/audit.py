@@ -16,13 +16,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from api.access import permit
 from api.deps import ServicesDep, authenticated_actor
 from api.params import Instant
 from replay.exports import json_array
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(authenticated_actor)])
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 AsOf = Annotated[
     Instant | None,
@@ -73,6 +74,7 @@ def _json_stream(model: type[BaseModel] | Any, description: str) -> dict[int | s
 
 @router.get(
     "/contacts/{contact_id}/history",
+    dependencies=[permit("audit:read")],
     response_class=StreamingResponse,
     responses=_json_stream(list[HistoryEntryPublic], "A JSON array, streamed, in event-store order"),
 )
@@ -83,7 +85,7 @@ def contact_history(contact_id: UUID, services: ServicesDep, as_of: AsOf = None)
     return StreamingResponse(json_array(entries), media_type="application/json")
 
 
-@router.get("/contacts/{contact_id}/state", response_model=PastStatePublic)
+@router.get("/contacts/{contact_id}/state", response_model=PastStatePublic, dependencies=[permit("audit:read")])
 def contact_state(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -> dict[str, Any]:
     """The contact as it was at ``as_of``, rebuilt from the event store."""
     return services.audit.state(contact_id, as_of).as_dict()
@@ -91,6 +93,7 @@ def contact_state(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -
 
 @router.get(
     "/contacts/{contact_id}/export",
+    dependencies=[permit("audit:export")],
     response_class=StreamingResponse,
     responses=_json_stream(DsarPublic, "One JSON document, streamed"),
 )
@@ -110,6 +113,7 @@ def contact_export(
 
 @router.get(
     "/trail",
+    dependencies=[permit("audit:export")],
     response_class=StreamingResponse,
     responses={200: {"description": "CSV, streamed: a header line, then one per event", "content": {"text/csv": {}}}},
 )

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.access import permit
 from api.commands import Run
 from api.deps import ServicesDep
 from api.problems import Problem
@@ -65,7 +66,9 @@ class SendAccepted(CommandAccepted):
     skipped: list[str] = Field(description="contacts outside the audience, or unknown")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted, dependencies=[permit("campaigns:write")]
+)
 def create_campaign(
     body: CampaignCreate,
     run: Run,
@@ -73,7 +76,7 @@ def create_campaign(
     return run.created(CreateCampaign(body.name, body.channel, body.audience, body.owner), "/v1/campaigns")
 
 
-@router.put("/{campaign_id}/audience", response_model=CommandAccepted)
+@router.put("/{campaign_id}/audience", response_model=CommandAccepted, dependencies=[permit("campaigns:write")])
 def change_audience(
     campaign_id: UUID,
     body: AudienceChange,
@@ -82,7 +85,7 @@ def change_audience(
     return run(ChangeCampaignAudience(campaign_id, body.audience))
 
 
-@router.post("/{campaign_id}/launch", response_model=CommandAccepted)
+@router.post("/{campaign_id}/launch", response_model=CommandAccepted, dependencies=[permit("campaigns:write")])
 def launch(
     campaign_id: UUID,
     run: Run,
@@ -90,7 +93,7 @@ def launch(
     return run(LaunchCampaign(campaign_id))
 
 
-@router.post("/{campaign_id}/sends", response_model=SendAccepted)
+@router.post("/{campaign_id}/sends", response_model=SendAccepted, dependencies=[permit("campaigns:write")])
 def send(
     campaign_id: UUID,
     body: CampaignSend,
@@ -99,7 +102,12 @@ def send(
     return run(SendCampaign(campaign_id, tuple(body.contact_ids)))
 
 
-@router.post("/{campaign_id}/responses", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+@router.post(
+    "/{campaign_id}/responses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandAccepted,
+    dependencies=[permit("campaigns:write")],
+)
 def record_response(
     campaign_id: UUID,
     body: CampaignResponse,
@@ -110,7 +118,7 @@ def record_response(
     return run(command)
 
 
-@router.post("/{campaign_id}/complete", response_model=CommandAccepted)
+@router.post("/{campaign_id}/complete", response_model=CommandAccepted, dependencies=[permit("campaigns:write")])
 def complete(
     campaign_id: UUID,
     run: Run,
@@ -118,7 +126,7 @@ def complete(
     return run(CompleteCampaign(campaign_id))
 
 
-@router.get("", response_model=Page[CampaignPublic])
+@router.get("", response_model=Page[CampaignPublic], dependencies=[permit("campaigns:read")])
 def search_campaigns(
     services: ServicesDep,
     paging: PagingDep,
@@ -129,7 +137,7 @@ def search_campaigns(
     return paging.answer(services.campaign_queries.search(status, channel, paging.limit, paging.offset))
 
 
-@router.get("/{campaign_id}", response_model=CampaignPublic)
+@router.get("/{campaign_id}", response_model=CampaignPublic, dependencies=[permit("campaigns:read")])
 def get_campaign(campaign_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
     campaign = services.campaign_queries.get(str(campaign_id))
     if campaign is None:

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import permit
 from api.commands import Run
 from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
@@ -82,7 +83,7 @@ class CaseAccepted(CommandAccepted):
     resolution_due: datetime | None = None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseAccepted)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def open_case(
     body: CaseCreate,
     run: Run,
@@ -90,7 +91,7 @@ def open_case(
     return run.created(OpenCase(body.contact_id, body.subject, body.priority, body.channel), "/v1/cases")
 
 
-@router.post("/{case_id}/assign", response_model=CaseAccepted)
+@router.post("/{case_id}/assign", response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def assign(
     case_id: UUID,
     body: CaseAssign,
@@ -100,7 +101,7 @@ def assign(
     return run(AssignCase(case_id, body.agent, version))
 
 
-@router.post("/{case_id}/respond", response_model=CaseAccepted)
+@router.post("/{case_id}/respond", response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def respond(
     case_id: UUID,
     body: CaseRespond,
@@ -111,7 +112,7 @@ def respond(
     return run(RespondToCase(case_id, body.agent, version))
 
 
-@router.post("/{case_id}/resolve", response_model=CaseAccepted)
+@router.post("/{case_id}/resolve", response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def resolve(
     case_id: UUID,
     body: CaseResolve,
@@ -121,7 +122,7 @@ def resolve(
     return run(ResolveCase(case_id, body.resolution, version))
 
 
-@router.post("/{case_id}/priority", response_model=CaseAccepted)
+@router.post("/{case_id}/priority", response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def change_priority(
     case_id: UUID,
     body: CasePriority,
@@ -131,7 +132,7 @@ def change_priority(
     return run(ChangeCasePriority(case_id, body.priority, body.reason, version))
 
 
-@router.post("/{case_id}/escalate", response_model=CaseAccepted)
+@router.post("/{case_id}/escalate", response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def escalate(
     case_id: UUID,
     body: CaseEscalate,
@@ -140,7 +141,7 @@ def escalate(
     return run(EscalateCase(case_id, body.reason))
 
 
-@router.get("", response_model=Page[CasePublic])
+@router.get("", response_model=Page[CasePublic], dependencies=[permit("cases:read")])
 def case_queue(
     services: ServicesDep,
     paging: PagingDep,
@@ -165,7 +166,7 @@ def case_queue(
     return paging.answer(page)
 
 
-@router.get("/{case_id}", response_model=CasePublic)
+@router.get("/{case_id}", response_model=CasePublic, dependencies=[permit("cases:read")])
 def get_case(case_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
     case = services.case_queries.get(str(case_id))
     if case is None:
@@ -186,7 +187,12 @@ def _transition(path: str, command: Callable[[UUID, int | None], object], doc: s
 
     route.__doc__ = doc
     router.add_api_route(
-        f"/{{case_id}}/{path}", route, methods=["POST"], response_model=CaseAccepted, name=path.replace("-", "_")
+        f"/{{case_id}}/{path}",
+        route,
+        methods=["POST"],
+        response_model=CaseAccepted,
+        name=path.replace("-", "_"),
+        dependencies=[permit("cases:write")],
     )
 
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.access import permit
 from api.commands import Run
 from api.deps import ExpectedVersion, ServicesDep
 from api.params import Score
@@ -39,7 +40,9 @@ from commands.contact import (
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted, dependencies=[permit("contacts:write")]
+)
 def create_contact(
     body: ContactCreate,
     run: Run,
@@ -48,7 +51,7 @@ def create_contact(
     return run.created(command, "/v1/contacts")
 
 
-@router.patch("/{contact_id}", response_model=CommandAccepted)
+@router.patch("/{contact_id}", response_model=CommandAccepted, dependencies=[permit("contacts:write")])
 def change_contact(
     contact_id: UUID,
     body: ContactChange,
@@ -65,7 +68,12 @@ def change_contact(
     return run(command)
 
 
-@router.post("/{contact_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionAccepted)
+@router.post(
+    "/{contact_id}/interactions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InteractionAccepted,
+    dependencies=[permit("interactions:write")],
+)
 def record_interaction(
     contact_id: UUID,
     body: InteractionCreate,
@@ -76,7 +84,7 @@ def record_interaction(
     return run(command)
 
 
-@router.post("/{contact_id}/lifecycle", response_model=LifecycleAccepted)
+@router.post("/{contact_id}/lifecycle", response_model=LifecycleAccepted, dependencies=[permit("contacts:write")])
 def change_lifecycle(
     contact_id: UUID,
     body: LifecycleChange,
@@ -87,7 +95,7 @@ def change_lifecycle(
     return run(command)
 
 
-@router.post("/{contact_id}/merge", response_model=MergeAccepted)
+@router.post("/{contact_id}/merge", response_model=MergeAccepted, dependencies=[permit("contacts:merge")])
 def merge_contact(
     contact_id: UUID,
     body: ContactMerge,
@@ -98,7 +106,7 @@ def merge_contact(
     return run(MergeContacts(contact_id, body.into, version))
 
 
-@router.post("/{contact_id}/erase", response_model=CommandAccepted)
+@router.post("/{contact_id}/erase", response_model=CommandAccepted, dependencies=[permit("contacts:erase")])
 def erase_contact(
     contact_id: UUID,
     body: ContactErase,
@@ -108,7 +116,7 @@ def erase_contact(
     return run(EraseContact(contact_id, body.reason))
 
 
-@router.get("", response_model=Page[ContactPublic])
+@router.get("", response_model=Page[ContactPublic], dependencies=[permit("contacts:read")])
 def search_contacts(
     services: ServicesDep,
     paging: PagingDep,
@@ -139,7 +147,7 @@ def search_contacts(
     return paging.answer(page)
 
 
-@router.get("/duplicates", response_model=Page[DuplicateGroup])
+@router.get("/duplicates", response_model=Page[DuplicateGroup], dependencies=[permit("contacts:read")])
 def duplicate_contacts(
     services: ServicesDep, paging: PagingDep, reason: Literal["email", "phone", "name"] | None = None
 ) -> dict[str, object]:
@@ -150,7 +158,7 @@ def duplicate_contacts(
     return paging.answer(services.contact_queries.duplicates(reason, paging.limit, paging.offset))
 
 
-@router.get("/{contact_id}/timeline", response_model=Page[TimelineEntry])
+@router.get("/{contact_id}/timeline", response_model=Page[TimelineEntry], dependencies=[permit("contacts:read")])
 def contact_timeline(contact_id: UUID, services: ServicesDep, paging: PagingDep) -> dict[str, object]:
     """Everything that happened to the contact, newest first: its own events, those of
     its deals and cases, and the campaigns sent to it."""
@@ -159,7 +167,7 @@ def contact_timeline(contact_id: UUID, services: ServicesDep, paging: PagingDep)
     return paging.answer(services.contact_queries.timeline(str(contact_id), paging.limit, paging.offset))
 
 
-@router.get("/{contact_id}", response_model=ContactPublic)
+@router.get("/{contact_id}", response_model=ContactPublic, dependencies=[permit("contacts:read")])
 def get_contact(contact_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
     contact = services.contact_queries.get(str(contact_id))
     if contact is None:

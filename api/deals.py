@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.access import permit
 from api.commands import Run
 from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
@@ -82,7 +83,7 @@ class DealAccepted(CommandAccepted):
     probability: float
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DealAccepted)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DealAccepted, dependencies=[permit("deals:write")])
 def create_deal(
     body: DealCreate,
     run: Run,
@@ -90,7 +91,7 @@ def create_deal(
     return run.created(CreateDeal(**body.model_dump()), "/v1/deals")
 
 
-@router.post("/{deal_id}/stage", response_model=DealAccepted)
+@router.post("/{deal_id}/stage", response_model=DealAccepted, dependencies=[permit("deals:write")])
 def move(
     deal_id: UUID,
     body: DealMove,
@@ -100,7 +101,7 @@ def move(
     return run(MoveDeal(deal_id, body.stage, version))
 
 
-@router.post("/{deal_id}/win", response_model=DealAccepted)
+@router.post("/{deal_id}/win", response_model=DealAccepted, dependencies=[permit("deals:write")])
 def win(
     deal_id: UUID,
     body: DealWin,
@@ -110,7 +111,7 @@ def win(
     return run(WinDeal(deal_id, body.amount, body.closed_on, version))
 
 
-@router.post("/{deal_id}/lose", response_model=DealAccepted)
+@router.post("/{deal_id}/lose", response_model=DealAccepted, dependencies=[permit("deals:write")])
 def lose(
     deal_id: UUID,
     body: DealLose,
@@ -120,7 +121,7 @@ def lose(
     return run(LoseDeal(deal_id, body.reason, version))
 
 
-@router.post("/{deal_id}/reopen", response_model=DealAccepted)
+@router.post("/{deal_id}/reopen", response_model=DealAccepted, dependencies=[permit("deals:write")])
 def reopen(
     deal_id: UUID,
     body: DealReopen,
@@ -130,7 +131,7 @@ def reopen(
     return run(ReopenDeal(deal_id, body.stage, version))
 
 
-@router.patch("/{deal_id}", response_model=DealAccepted)
+@router.patch("/{deal_id}", response_model=DealAccepted, dependencies=[permit("deals:write")])
 def change(
     deal_id: UUID,
     body: DealChange,
@@ -143,7 +144,7 @@ def change(
     return run(ChangeDealDetails(deal_id, changes, version))
 
 
-@router.get("", response_model=Page[DealPublic])
+@router.get("", response_model=Page[DealPublic], dependencies=[permit("deals:read")])
 def search_deals(
     services: ServicesDep,
     paging: PagingDep,
@@ -169,7 +170,7 @@ def search_deals(
     return paging.answer(page)
 
 
-@router.get("/board", response_model=Board)
+@router.get("/board", response_model=Board, dependencies=[permit("deals:read")])
 def deals_board(pipeline_id: UUID, services: ServicesDep) -> dict[str, object]:
     """Per stage of the pipeline (in order, then won and lost): the number of deals, the
     sum of their amounts and of their weighted amounts (amount × the stage's probability);
@@ -180,7 +181,7 @@ def deals_board(pipeline_id: UUID, services: ServicesDep) -> dict[str, object]:
     return board
 
 
-@router.get("/{deal_id}", response_model=DealPublic)
+@router.get("/{deal_id}", response_model=DealPublic, dependencies=[permit("deals:read")])
 def get_deal(deal_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
     deal = services.deal_queries.deal(str(deal_id))
     if deal is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 import uuid
 from collections.abc import Mapping
@@ -12,6 +11,7 @@ import duckdb
 from fastapi import Depends, Header, Request
 from pydantic import SecretStr
 
+from api.access import KeyRing, PrincipalDep
 from api.problems import Problem
 from commands.bus import CommandBus
 from domain.meta import Meta
@@ -60,6 +60,13 @@ class Services(Protocol):
 
     def verify(self, kafka: bool = False) -> Verdict: ...
 
+    @property
+    def key_ring(self) -> KeyRing: ...
+
+    def keys_required(self) -> bool:
+        """True once any API key exists (bootstrap or made with ``crm keys create``)."""
+        ...
+
     def readiness(self) -> dict[str, str]:
         """Each dependency and what it answered within a short deadline: ``ok`` or why not."""
         ...
@@ -72,22 +79,9 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def authenticated_actor(
-    services: ServicesDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_actor: Annotated[str | None, Header()] = None,
-) -> str:
-    """With API keys configured, the key's principal; without (embedded mode), X-Actor."""
-    keys = services.api_keys
-    if not keys:
-        return (x_actor or "").strip() or "anonymous"
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Problem(401, "unauthorized", "send 'Authorization: Bearer <API key>'")
-    for principal, key in keys.items():
-        if hmac.compare_digest(token.strip().encode(), key.get_secret_value().encode()):
-            return principal
-    raise Problem(401, "unauthorized", "unknown API key")
+def authenticated_actor(caller: PrincipalDep) -> str:
+    """With API keys, the key's name; without (embedded mode, loopback only), X-Actor."""
+    return caller.name
 
 
 def command_meta(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from api.access import permit
 from api.deps import ServicesDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -30,7 +31,7 @@ class VerdictOut(BaseModel):
     )
 
 
-@router.get("/verify", response_model=VerdictOut)
+@router.get("/verify", response_model=VerdictOut, dependencies=[permit("audit:read")])
 def verify_store(services: ServicesDep, kafka: bool = Query(False, description="verify the Kafka topics too")) -> Any:
     """Walks the whole event store (and, with ``kafka=true``, every topic) and reports every
     altered, missing or reordered event by position; a clean store reports ``clean``."""

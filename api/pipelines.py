@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import permit
 from api.commands import Run
 from api.deps import ServicesDep
 from api.problems import Problem
@@ -62,7 +63,9 @@ class PipelineAccepted(CommandAccepted):
     stages: list[str]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PipelineAccepted)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PipelineAccepted, dependencies=[permit("pipelines:write")]
+)
 def create_pipeline(
     body: PipelineCreate,
     run: Run,
@@ -71,7 +74,7 @@ def create_pipeline(
     return run.created(command, "/v1/pipelines")
 
 
-@router.post("/{pipeline_id}/stages", response_model=PipelineAccepted)
+@router.post("/{pipeline_id}/stages", response_model=PipelineAccepted, dependencies=[permit("pipelines:write")])
 def add_stage(
     pipeline_id: UUID,
     body: StageAdd,
@@ -80,7 +83,9 @@ def add_stage(
     return run(AddStage(pipeline_id, body.to_stage(), body.position))
 
 
-@router.put("/{pipeline_id}/stages/{stage_key}/name", response_model=PipelineAccepted)
+@router.put(
+    "/{pipeline_id}/stages/{stage_key}/name", response_model=PipelineAccepted, dependencies=[permit("pipelines:write")]
+)
 def rename_stage(
     pipeline_id: UUID,
     stage_key: str,
@@ -90,7 +95,11 @@ def rename_stage(
     return run(RenameStage(pipeline_id, stage_key, body.name))
 
 
-@router.put("/{pipeline_id}/stages/{stage_key}/probability", response_model=PipelineAccepted)
+@router.put(
+    "/{pipeline_id}/stages/{stage_key}/probability",
+    response_model=PipelineAccepted,
+    dependencies=[permit("pipelines:write")],
+)
 def set_probability(
     pipeline_id: UUID,
     stage_key: str,
@@ -100,7 +109,7 @@ def set_probability(
     return run(SetStageProbability(pipeline_id, stage_key, body.probability))
 
 
-@router.put("/{pipeline_id}/stages", response_model=PipelineAccepted)
+@router.put("/{pipeline_id}/stages", response_model=PipelineAccepted, dependencies=[permit("pipelines:write")])
 def reorder(
     pipeline_id: UUID,
     body: StageOrder,
@@ -109,13 +118,13 @@ def reorder(
     return run(ReorderStages(pipeline_id, tuple(body.keys)))
 
 
-@router.get("", response_model=Page[PipelinePublic])
+@router.get("", response_model=Page[PipelinePublic], dependencies=[permit("pipelines:read")])
 def list_pipelines(services: ServicesDep, paging: PagingDep) -> dict[str, object]:
     """Pipelines by name, each with its ordered stages."""
     return paging.answer(services.deal_queries.pipelines(paging.limit, paging.offset))
 
 
-@router.get("/{pipeline_id}", response_model=PipelinePublic)
+@router.get("/{pipeline_id}", response_model=PipelinePublic, dependencies=[permit("pipelines:read")])
 def get_pipeline(pipeline_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
     pipeline = services.deal_queries.pipeline(str(pipeline_id))
     if pipeline is None:

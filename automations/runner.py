@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from automations.reactions import Reaction, Reactions
 from commands.bus import CommandBus
@@ -13,7 +15,6 @@ from commands.errors import ConcurrencyConflict
 from domain.errors import DomainError
 from domain.meta import Meta
 from projections import positions
-from projections.oltp.db import OltpDatabase
 from streams.envelope import Envelope
 from streams.records import Channel, Record
 
@@ -22,10 +23,24 @@ log = logging.getLogger(__name__)
 _ATTEMPTS = 5
 
 
+class PositionsDatabase(Protocol):
+    """Where the automations keep their positions: the event store's database (SQLite or
+    PostgreSQL), whatever class reaches it."""
+
+    #: The driver's placeholder: ``?`` or ``%s``.
+    ph: str
+
+    def connect(self) -> Any:
+        """A new connection in autocommit mode."""
+
+    def transaction(self, conn: Any) -> AbstractContextManager[Any]:
+        """One transaction on ``conn``: committed at the end of the block, else rolled back."""
+
+
 class AutomationWriter:
     name = "automations"
 
-    def __init__(self, bus: CommandBus, reactions: Reactions, db: OltpDatabase) -> None:
+    def __init__(self, bus: CommandBus, reactions: Reactions, db: PositionsDatabase) -> None:
         self.bus = bus
         self.reactions = reactions
         self.db = db

@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from kafka import KafkaAdminClient
 
 from bench.common import median, scratch_database, write_section
 from commands.contact import CreateContact
@@ -34,6 +33,7 @@ from crm.settings import Settings
 from crm.wiring import Container
 from domain.meta import Meta
 from streams import topics
+from streams.kafka import KafkaClients
 
 KAFKA = os.environ.get("CRM_BENCH_KAFKA", "127.0.0.1:9092")
 CRM = str(Path(sys.executable).with_name("crm"))
@@ -143,7 +143,7 @@ def main() -> None:
             projector.close()
             relay.close()
             container.close()
-            admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+            admin = KafkaClients((KAFKA,)).admin()
             try:
                 admin.delete_topics([*topics.all_topics(prefix), f"{prefix}.deadletter"])
             except Exception as exc:  # tidiness only

@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from commands.config import CommandConfig
 from commands.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from commands.group_commit import GroupCommitter
 from commands.limits import check_storable, check_text
@@ -36,7 +37,7 @@ class UnitOfWork:
 
     store: CrmEventStore
     committer: GroupCommitter
-    config: Any
+    config: CommandConfig
     now: datetime
     claim_key: str | None = None
     claim_fingerprint: str | None = None
@@ -89,7 +90,7 @@ class CommandBus:
     def __init__(
         self,
         store: CrmEventStore,
-        config: Any,
+        config: CommandConfig,
         handlers: dict[type, Handler],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:

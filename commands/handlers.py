@@ -1,6 +1,6 @@
 """Every command type and the function that handles it."""
 
-from commands import account, automation, campaign, case, contact, deal, pipeline
+from commands import access, account, automation, campaign, case, contact, deal, pipeline
 from commands.bus import Handler
 
 HANDLERS: dict[type, Handler] = {
@@ -11,4 +11,5 @@ HANDLERS: dict[type, Handler] = {
     **deal.HANDLERS,
     **case.HANDLERS,
     **automation.HANDLERS,
+    **access.HANDLERS,
 }

@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import TypeVar
@@ -18,7 +19,7 @@ import click
 from pydantic import ValidationError
 
 from crm.settings import Settings
-from crm.wiring import PROJECTIONS, Container
+from crm.wiring import PROJECTIONS, CloseFailed, Container
 
 _T = TypeVar("_T")
 _W = TypeVar("_W")
@@ -29,6 +30,18 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise click.ClickException(f"invalid CRM_* settings:\n{exc}") from None
+
+
+@contextmanager
+def _container(settings: Settings | None = None) -> Iterator[Container]:
+    """The parts of one command, closed when it ends. What did not close fails the command
+    with a one-line error (exit 1), unless the command failed already: then its own error
+    is the one shown."""
+    try:
+        with Container(settings if settings is not None else _settings()) as container:
+            yield container
+    except CloseFailed as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 #: Seconds a process may take to stop after SIGTERM or SIGINT before it exits regardless.
@@ -94,21 +107,20 @@ def serve(host: str, port: int, api_only: bool) -> None:
     from api.app import create_app
     from crm.workers import Workers
 
-    container = Container(_settings())
-    workers = Workers()
-    if not api_only:
-        if container.settings.uses_kafka:
-            workers.add("relay", container.relay, lambda relay, stop: relay.run(stop))
-        for name in PROJECTIONS:
-            workers.add(f"projector-{name}", partial(container.projector, name), lambda runner, stop: runner.run(stop))
-        workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
-        interval = container.settings.sla_watch_interval
-        workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
-    app = create_app(container, on_start=workers.start, on_stop=workers.stop)
-    try:
+    with _container() as container:
+        workers = Workers()
+        if not api_only:
+            if container.settings.uses_kafka:
+                workers.add("relay", container.relay, lambda relay, stop: relay.run(stop))
+            for name in PROJECTIONS:
+                workers.add(
+                    f"projector-{name}", partial(container.projector, name), lambda runner, stop: runner.run(stop)
+                )
+            workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
+            interval = container.settings.sla_watch_interval
+            workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
+        app = create_app(container, on_start=workers.start, on_stop=workers.stop)
         uvicorn.run(app, host=host, port=port, log_level="info")
-    finally:
-        container.close()
 
 
 @main.command()
@@ -137,13 +149,10 @@ def demo(contacts: int, seed: int, reset: bool) -> None:
     except demo_module.DemoRefused as exc:
         raise click.ClickException(str(exc)) from None
     console = Console()
-    container = Container(settings)
-    try:
+    with _container(settings) as container:
         summary = demo_module.record_year(container, contacts, seed, console)
         demo_module.project_all(container, console)
         demo_module.print_dashboards(container, summary, console)
-    finally:
-        container.close()
 
 
 @main.command()
@@ -153,8 +162,7 @@ def relay(until_idle: bool) -> None:
     settings = _settings()
     if not settings.uses_kafka:
         raise click.ClickException("the relay publishes to Kafka: set CRM_KAFKA_BOOTSTRAP")
-    container = Container(settings)
-    try:
+    with _container(settings) as container:
         if until_idle:
             worker = container.relay()
             total = 0
@@ -163,8 +171,6 @@ def relay(until_idle: bool) -> None:
             click.echo(f"published {total} events; relay position {worker.position}")
         else:
             _supervised("relay", container.relay, lambda relay, stop: relay.run(stop))
-    finally:
-        container.close()
 
 
 @main.command()
@@ -173,15 +179,12 @@ def relay(until_idle: bool) -> None:
 def project(name: str, until_idle: bool) -> None:
     """Run one projector (oltp: PostgreSQL/SQLite; olap: DuckDB). Processes of one NAME
     share a Kafka consumer group, so starting more spreads the partitions."""
-    container = Container(_settings())
-    try:
+    with _container() as container:
         if until_idle:
             n = container.projector(name).run_until_idle()
             click.echo(f"projected {n} events into {name}")
         else:
             _supervised(f"projector-{name}", lambda: container.projector(name), lambda runner, stop: runner.run(stop))
-    finally:
-        container.close()
 
 
 @main.group()
@@ -197,8 +200,7 @@ def projections_status() -> None:
 
     from crm.status import statuses
 
-    container = Container(_settings())
-    try:
+    with _container() as container:
         table = Table("projection", "store", "generation", "position", "lag", "note")
         for s in statuses(container):
             table.add_row(
@@ -210,8 +212,6 @@ def projections_status() -> None:
                 s.note,
             )
         Console().print(table)
-    finally:
-        container.close()
 
 
 @projections.command("rebuild")
@@ -234,8 +234,7 @@ def projections_rebuild(name: str, origin: str) -> None:
 
     from crm.rebuilding import rebuild
 
-    container = Container(_settings())
-    try:
+    with _container() as container:
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -255,8 +254,6 @@ def projections_rebuild(name: str, origin: str) -> None:
             f"rebuilt {name} from {report.replayed_from}: {report.events:,} events in {report.seconds:.1f}s "
             f"({report.events_per_second:,.0f}/s); readers switched to generation {report.generation}"
         )
-    finally:
-        container.close()
 
 
 @main.command()
@@ -265,16 +262,13 @@ def automate(until_idle: bool) -> None:
     """Run the automations: a score crossing CRM_MQL_THRESHOLD makes a contact
     marketing-qualified with a follow-up task for its owner; new cases go round-robin to
     CRM_AGENTS; a won deal makes its contact a customer; an SLA breach escalates the case."""
-    container = Container(_settings())
-    try:
+    with _container() as container:
         if until_idle:
             runner = container.automations()
             runner.run_until_idle()
             click.echo(f"issued {runner.writer.issued} commands")
         else:
             _supervised("automations", container.automations, lambda runner, stop: runner.run(stop))
-    finally:
-        container.close()
 
 
 @main.command("sla-watch")
@@ -282,8 +276,7 @@ def automate(until_idle: bool) -> None:
 def sla_watch(once: bool) -> None:
     """Record an SLA breach on every case whose first-response or resolution deadline
     passed unmet (the escalation automation then raises its priority)."""
-    container = Container(_settings())
-    try:
+    with _container() as container:
         if once:
             watcher = container.sla_watcher()
             watcher.catch_up()
@@ -291,8 +284,6 @@ def sla_watch(once: bool) -> None:
         else:
             interval = container.settings.sla_watch_interval
             _supervised("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
-    finally:
-        container.close()
 
 
 class _Instant(click.ParamType):
@@ -338,16 +329,13 @@ def audit_history(contact_id: UUID, as_of: datetime | None, output_format: str) 
 
     from replay import exports
 
-    container = Container(_settings())
-    try:
+    with _container() as container:
         entries = _audit_call(lambda: container.audit.history(contact_id, as_of))
         if output_format == "table":
             exports.print_table(entries, Console())
         else:
             chunks = exports.json_array(entries) if output_format == "json" else exports.csv_text(entries)
             exports.write_chunks(chunks, None)
-    finally:
-        container.close()
 
 
 @audit.command("state")
@@ -357,12 +345,9 @@ def audit_state(contact_id: UUID, as_of: datetime | None) -> None:
     """The contact as it was at --as-of, rebuilt from its events, as JSON."""
     import json
 
-    container = Container(_settings())
-    try:
+    with _container() as container:
         state = _audit_call(lambda: container.audit.state(contact_id, as_of))
         click.echo(json.dumps(state.as_dict(), indent=2, ensure_ascii=False))
-    finally:
-        container.close()
 
 
 @audit.command("verify")
@@ -370,11 +355,8 @@ def audit_state(contact_id: UUID, as_of: datetime | None) -> None:
 def audit_verify(with_kafka: bool) -> None:
     """Walk the event store and report every altered, missing or reordered event by
     position; exits 1 when anything is found."""
-    container = Container(_settings())
-    try:
+    with _container() as container:
         verdict = container.verify(with_kafka)
-    finally:
-        container.close()
     for finding in verdict.findings:
         click.echo(
             f"{finding.kind:12} position {finding.position:>10}  {finding.aggregate} "
@@ -404,13 +386,11 @@ def export_dsar(contact_id: UUID, output: str | None) -> None:
     its deals and cases, and the complete history of all of them, as JSON."""
     from replay.exports import OutputRefused, write_chunks
 
-    container = Container(_settings())
-    try:
-        write_chunks(_audit_call(lambda: container.audit.dsar(contact_id)), output)
-    except OutputRefused as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        container.close()
+    with _container() as container:
+        try:
+            write_chunks(_audit_call(lambda: container.audit.dsar(contact_id)), output)
+        except OutputRefused as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @export.command("audit")
@@ -421,13 +401,11 @@ def export_audit(start: datetime, end: datetime, output: str | None) -> None:
     """The audit trail of a period: every event of every aggregate recorded in it, as CSV."""
     from replay.exports import OutputRefused, write_chunks
 
-    container = Container(_settings())
-    try:
-        write_chunks(_audit_call(lambda: container.audit.trail_csv(start, end)), output)
-    except OutputRefused as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        container.close()
+    with _container() as container:
+        try:
+            write_chunks(_audit_call(lambda: container.audit.trail_csv(start, end)), output)
+        except OutputRefused as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @export.command("parquet")

@@ -11,8 +11,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from crm.settings import hide_passwords
+from streams.kafka import KafkaClients
 
 
 def database(url: str, deadline: float) -> None:
@@ -31,15 +33,13 @@ def database(url: str, deadline: float) -> None:
         conn.execute("SELECT 1")
 
 
-def kafka(client: Mapping[str, Any], deadline: float) -> None:
+def kafka(clients: KafkaClients, deadline: float) -> None:
     """The cluster's metadata, within the deadline."""
-    from kafka import KafkaAdminClient
-
     timeout_ms = int(deadline * 1000)
     # kafka-python 3 bounds the first connection with bootstrap_timeout_ms (it has no
     # api_version_auto_timeout_ms: passing it fails every probe); the deadline wins over a
     # request timeout passed through from the settings.
-    admin = KafkaAdminClient(**{**client, "request_timeout_ms": timeout_ms, "bootstrap_timeout_ms": timeout_ms})
+    admin = clients.admin(request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
     try:
         admin.describe_cluster()
     finally:
@@ -66,5 +66,6 @@ def all_of(checks: Mapping[str, Callable[[], None]], deadline: float) -> dict[st
 
 
 def _first_line(error: Exception) -> str:
+    """The error's first line, never with a password (a driver may quote the DSN)."""
     text = str(error).strip()
-    return text.splitlines()[0] if text else "failed"
+    return hide_passwords(text.splitlines()[0]) if text else "failed"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.scoring import DEFAULT_POINTS, ScoringRules
 from domain.sla import SlaPolicy
+from streams.kafka import KafkaClients, Option
 
-#: Standard Kafka client settings that pass through as ``CRM_KAFKA_<NAME>`` (e.g.
-#: ``CRM_KAFKA_SECURITY_PROTOCOL=SASL_SSL``).
+#: Standard Kafka client settings that pass through to every Kafka client as
+#: ``CRM_KAFKA_<NAME>`` (e.g. ``CRM_KAFKA_SECURITY_PROTOCOL=SASL_SSL``): each is the field
+#: ``kafka_<name>`` of ``Settings``.
 KAFKA_PASSTHROUGH = (
     "security_protocol",
     "sasl_mechanism",
@@ -28,19 +30,47 @@ KAFKA_PASSTHROUGH = (
     "client_id",
     "request_timeout_ms",
 )
-_INT_OPTIONS = {"request_timeout_ms"}
-_BOOL_OPTIONS = {"ssl_check_hostname"}
+
+
+def _flag(raw: object) -> object:
+    """``1``, ``true``, ``yes`` or ``on`` (any case) is true; any other text is false."""
+    return raw.lower() in ("1", "true", "yes", "on") if isinstance(raw, str) else raw
+
+
+#: A yes/no passed through to Kafka, read as it always was (any other text is "no").
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+_PASSWORD_IN_URL = re.compile(r"(?P<user>://[^/@\s:]*:)[^/@\s]*@")
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it (``scheme://user:password@host``)
+    replaced by ``***``: for messages that may quote a DSN."""
+    return _PASSWORD_IN_URL.sub(r"\g<user>***@", text)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+    # Errors never quote what was given: a DSN or a key would be printed with its secret.
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", hide_input_in_errors=True)
 
     data_dir: Path = Field(Path(".eventcrm"), description="where the embedded stores live")
-    event_store: str | None = Field(None, description="postgresql://… (default: SQLite in data_dir)")
+    event_store: SecretStr | None = Field(None, description="postgresql://… (default: SQLite in data_dir)")
     kafka_bootstrap: str | None = Field(None, description="host:port; unset = in-process stream")
     kafka_topic_prefix: str = "crm"
     kafka_partitions: int = Field(3, ge=1)
-    oltp_dsn: str | None = Field(None, description="postgresql://… (default: SQLite in data_dir)")
+    kafka_security_protocol: str | None = None
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_plain_username: str | None = None
+    kafka_sasl_plain_password: SecretStr | None = None
+    kafka_sasl_kerberos_service_name: str | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_ssl_password: SecretStr | None = None
+    kafka_ssl_check_hostname: Flag | None = None
+    kafka_client_id: str | None = None
+    kafka_request_timeout_ms: int | None = None
+    oltp_dsn: SecretStr | None = Field(None, description="postgresql://… (default: SQLite in data_dir)")
     olap_path: Path | None = Field(None, description="DuckDB file (default: data_dir/analytics.duckdb)")
     batch_size: int = Field(1000, ge=1, description="records per projector transaction")
     instance_id: str | None = Field(
@@ -83,11 +113,17 @@ class Settings(BaseSettings):
 
     @property
     def event_store_url(self) -> str:
-        return self.event_store or f"sqlite:///{(self.data_dir / 'events.sqlite').resolve()}"
+        """The event store's URL, password included: for connecting, never for a message."""
+        if self.event_store:
+            return self.event_store.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'events.sqlite').resolve()}"
 
     @property
     def oltp_url(self) -> str:
-        return self.oltp_dsn or f"sqlite:///{(self.data_dir / 'read.sqlite').resolve()}"
+        """The operational read model's URL, password included: for connecting only."""
+        if self.oltp_dsn:
+            return self.oltp_dsn.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'read.sqlite').resolve()}"
 
     @property
     def olap_file(self) -> Path:
@@ -97,24 +133,13 @@ class Settings(BaseSettings):
     def rules(self) -> ScoringRules:
         return ScoringRules(self.scoring_rules)
 
-    def kafka_client(self) -> dict[str, Any]:
-        """Connection settings shared by every Kafka client of this process."""
+    def kafka_clients(self) -> KafkaClients:
+        """The factory of every Kafka client of this process, with the options set here."""
         if not self.kafka_bootstrap:
             raise RuntimeError("CRM_KAFKA_BOOTSTRAP is not set")
-        config: dict[str, Any] = {
-            "bootstrap_servers": self.kafka_bootstrap.split(","),
-            # After an outage, reconnect within a second of the broker's return (the client's
-            # default backs off to 30 s).
-            "reconnect_backoff_max_ms": 1000,
-        }
+        options: dict[str, Option] = {}
         for name in KAFKA_PASSTHROUGH:
-            raw = os.environ.get(f"CRM_KAFKA_{name.upper()}")
-            if raw is None:
-                continue
-            if name in _INT_OPTIONS:
-                config[name] = int(raw)
-            elif name in _BOOL_OPTIONS:
-                config[name] = raw.lower() in ("1", "true", "yes", "on")
-            else:
-                config[name] = raw
-        return config
+            value = getattr(self, f"kafka_{name}")
+            if value is not None:
+                options[name] = value
+        return KafkaClients(tuple(self.kafka_bootstrap.split(",")), options)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-from kafka import KafkaConsumer, TopicPartition
 
 from crm.wiring import PROJECTIONS, Container
 from projections import positions
 from projections.oltp.db import OltpDatabase
-from streams import topics
+from streams import kafka, topics
 from streams.records import Channel
 
 
@@ -29,16 +28,8 @@ def _ends(container: Container) -> dict[Channel, int]:
     """The next offset of every channel the projections consume."""
     if not container.settings.uses_kafka:
         return {("log", 0): (container.store.recorder.max_notification_id() or 0) + 1}
-    consumer = KafkaConsumer(**container.settings.kafka_client())
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics.all_topics(container.settings.kafka_topic_prefix)
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(partitions).items()}
-    finally:
-        consumer.close()
+    held = kafka.held(container.kafka_clients, topics.all_topics(container.settings.kafka_topic_prefix))
+    return {channel: offsets.end for channel, offsets in held.items()}
 
 
 def _describe(stored: dict[Channel, int]) -> str:
@@ -79,5 +70,5 @@ def statuses(container: Container) -> list[Status]:
         positions.ensure(cursor)
         generation, stored = positions.read(cursor, "?", name)
         result.append(Status(name, "duckdb", generation, _describe(stored), positions.lag(stored, ends)))
-    result.append(_sql_status("automations", OltpDatabase(container.settings.event_store_url), ends))
+    result.append(_sql_status("automations", container.store_database, ends))
     return result

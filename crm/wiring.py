@@ -1,14 +1,23 @@
-"""Builds the parts of eventcrm from settings. Nothing connects until first asked for."""
+"""Builds the parts of eventcrm from settings. Nothing connects until first asked for.
+
+``with Container(settings) as container:`` closes everything it opened at the end of the
+block, newest first (see ``Container.close``)."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import replace
 from functools import cached_property
-from typing import Any
+from types import TracebackType
+from typing import Protocol, TypeVar
 
 import duckdb
+from eventsourcing.application import AggregateNotFoundError
+from pydantic import SecretStr
 
+from api.access import KeyRing
 from automations.reactions import Reactions
 from automations.runner import AutomationWriter
 from automations.sla_watch import SlaWatcher
@@ -18,7 +27,8 @@ from commands.handlers import HANDLERS
 from commands.store import CrmEventStore
 from crm import probe
 from crm.instances import InstanceSlots
-from crm.settings import Settings
+from crm.settings import Settings, hide_passwords
+from domain.access import ApiKey, key_aggregate_id
 from projections.olap.writer import OlapWriter
 from projections.olap.writer import connect as connect_duckdb
 from projections.oltp.account_queries import AccountQueries
@@ -30,10 +40,12 @@ from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
 from replay.audit import Audit
+from replay.rebuild import OlapRebuild, OltpRebuild, Projecting, Rebuild
 from replay.verify import Excused, Verdict, kafka_links, store_links
 from replay.verify import verify as verify_chains
 from streams import kafka, topics
 from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters, read_topic
+from streams.kafka import KafkaClients
 from streams.log import NotificationLogSource
 from streams.opening import OpenedSource
 from streams.records import Source
@@ -41,16 +53,46 @@ from streams.relay import RELAY_NAME, Relay
 
 PROJECTIONS = ("oltp", "olap")
 
+log = logging.getLogger(__name__)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closable)
+
+
+class CloseFailed(Exception):
+    """Some of what a container opened did not close; ``failures`` names each part and
+    why (no secret: passwords in quoted URLs are hidden)."""
+
+    def __init__(self, failures: list[tuple[str, BaseException]]) -> None:
+        self.failures = failures
+        super().__init__("could not close " + "; ".join(f"{name} ({_reason(exc)})" for name, exc in failures))
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {hide_passwords(text.splitlines()[0])}" if text else type(error).__name__
+
 
 class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._closables: list[Any] = []
+        self._closables: list[tuple[str, Closable]] = []
         self._projectors: dict[str, ProjectorRunner[Writer]] = {}
+        self._keys_exist = False
+        self._keys_checked = -1e9
 
     @property
-    def api_keys(self) -> Any:
+    def api_keys(self) -> dict[str, SecretStr]:
         return self.settings.api_keys
+
+    def _closing(self, name: str, part: C) -> C:
+        """Registers ``part`` to be closed with the container, under a name for reports."""
+        self._closables.append((name, part))
+        return part
 
     # -- write side --------------------------------------------------------------------
 
@@ -58,29 +100,29 @@ class Container:
     def store(self) -> CrmEventStore:
         if not self.settings.event_store:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = CrmEventStore(self.settings.event_store_url)
-        self._closables.append(store)
-        return store
+        return self._closing("the event store", CrmEventStore(self.settings.event_store_url))
 
     @cached_property
     def commands(self) -> CommandBus:
         config = CommandConfig(scoring_rules=self.settings.rules, sla_policy=self.settings.sla_policy)
         return CommandBus(self.store, config, HANDLERS)
 
+    @cached_property
+    def store_database(self) -> OltpDatabase:
+        """The event store's database, for the positions kept beside the events (the
+        automations'), through the same SQL seam as the operational read model's."""
+        return self._closing("the event store's database", OltpDatabase(self.settings.event_store_url))
+
     # -- read side ---------------------------------------------------------------------
 
     @cached_property
     def oltp(self) -> OltpDatabase:
-        db = OltpDatabase(self.settings.oltp_url)
-        self._closables.append(db)
-        return db
+        return self._closing("the operational read model", OltpDatabase(self.settings.oltp_url))
 
     @cached_property
     def olap(self) -> duckdb.DuckDBPyConnection:
         """The process's one DuckDB connection; writers and readers take cursors of it."""
-        conn = connect_duckdb(self.settings.olap_file)
-        self._closables.append(conn)
-        return conn
+        return self._closing("the warehouse", connect_duckdb(self.settings.olap_file))
 
     @cached_property
     def olap_write_lock(self) -> threading.Lock:
@@ -118,8 +160,12 @@ class Container:
     @cached_property
     def _instance_slots(self) -> InstanceSlots:
         slots = InstanceSlots(self.settings.data_dir / "instances", self.settings.instance_id)
-        self._closables.append(slots)
-        return slots
+        return self._closing("the instance slots", slots)
+
+    @cached_property
+    def kafka_clients(self) -> KafkaClients:
+        """Every Kafka client of this process is built by this factory."""
+        return self.settings.kafka_clients()
 
     def instance_id(self, group: str) -> str:
         """This process's static member name in a consumer group (see ``crm.instances``)."""
@@ -130,15 +176,14 @@ class Container:
 
     def ensure_topics(self) -> list[str]:
         return kafka.ensure_topics(
-            self.settings.kafka_client(),
+            self.kafka_clients,
             [*topics.all_topics(self.settings.kafka_topic_prefix), self.dead_letter_topic],
             self.settings.kafka_partitions,
         )
 
     def relay(self) -> Relay:
         self.ensure_topics()
-        publisher = kafka.KafkaPublisher(self.settings.kafka_client(), self.topic_for)
-        self._closables.append(publisher)
+        publisher = self._closing("the relay's publisher", kafka.KafkaPublisher(self.kafka_clients, self.topic_for))
         relay = Relay(self.store, publisher, self.dead_letters)
         self.store.on_saved(relay.wake)
         return relay
@@ -155,7 +200,7 @@ class Container:
             self.ensure_topics()
             group = f"{self.settings.kafka_topic_prefix}.projector.{name}"
             return kafka.KafkaSource(
-                self.settings.kafka_client(),
+                self.kafka_clients,
                 group_id=group,
                 topics=topics.all_topics(self.settings.kafka_topic_prefix),
                 instance_id=self.instance_id(group),
@@ -167,33 +212,28 @@ class Container:
     def automations(self) -> ProjectorRunner[AutomationWriter]:
         """The event-based triggers, run like a projector whose rows are commands."""
         reactions = Reactions(self.settings.mql_threshold, self.settings.agents)
-        writer = AutomationWriter(self.commands, reactions, OltpDatabase(self.settings.event_store_url))
+        writer = AutomationWriter(self.commands, reactions, self.store_database)
         runner = ProjectorRunner(writer, self.source("automations"), batch_size=100, dead_letters=self.dead_letters)
-        self._closables.append(runner)
-        return runner
+        return self._closing("the automations", runner)
 
     def sla_watcher(self) -> SlaWatcher:
         if self.settings.uses_kafka:
             self.ensure_topics()
             group = f"{self.settings.kafka_topic_prefix}.sla-watch"
             source: Source = kafka.KafkaSource(
-                self.settings.kafka_client(),
+                self.kafka_clients,
                 group_id=group,
                 topics=[self.topic_for("case")],
                 instance_id=self.instance_id(group),
             )
         else:
             source = NotificationLogSource(self.store)
-        watcher = SlaWatcher(self.commands, source)
-        self._closables.append(watcher)
-        return watcher
+        return self._closing("the SLA watcher", SlaWatcher(self.commands, source))
 
     @cached_property
     def dead_letters(self) -> DeadLetters:
         if self.settings.uses_kafka:
-            letters: DeadLetters = KafkaDeadLetters(self.settings.kafka_client(), self.dead_letter_topic)
-            self._closables.append(letters)
-            return letters
+            return self._closing("the dead letters", KafkaDeadLetters(self.kafka_clients, self.dead_letter_topic))
         return FileDeadLetters(self.settings.data_dir / "dead-letters.jsonl")
 
     @property
@@ -204,9 +244,8 @@ class Container:
         """The integrity check: the event store's hash chains, and Kafka's if asked."""
         verdict = verify_chains(store_links(self.store))
         if kafka and self.settings.uses_kafka:
-            client = self.settings.kafka_client()
             on_kafka = verify_chains(
-                kafka_links(client, topics.all_topics(self.settings.kafka_topic_prefix)),
+                kafka_links(self.kafka_clients, topics.all_topics(self.settings.kafka_topic_prefix)),
                 self._relay_dead_letters(),
             )
             verdict.checked += on_kafka.checked
@@ -214,18 +253,45 @@ class Container:
             verdict.notes += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.notes]
         return verdict
 
+    # -- access ------------------------------------------------------------------------
+
+    @cached_property
+    def key_ring(self) -> KeyRing:
+        """Bootstrap keys from the settings, and the keys ``crm keys create`` recorded."""
+        return KeyRing(self.settings.api_keys, self._stored_key)
+
+    def _stored_key(self, name: str) -> ApiKey | None:
+        try:
+            found: object = self.store.repository.get(key_aggregate_id(name))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, ApiKey) else None
+
+    def keys_required(self) -> bool:
+        """True once any key exists; checked again every few seconds until one does (keys
+        are never deleted, only revoked, so it stays true from then on)."""
+        if self._keys_exist or self.settings.api_keys:
+            return True
+        now = time.monotonic()
+        if now - self._keys_checked > 2.0:
+            self._keys_checked = now
+            self._keys_exist = bool(
+                self.store.recorder.select_notifications(start=1, limit=1, topics=[ApiKey.Created.TOPIC])
+            )
+        return self._keys_exist
+
     def readiness(self, deadline: float = 3.0) -> dict[str, str]:
         """Asks each dependency directly (not through pools that retry), all at once, each
         within ``deadline`` seconds: ``ok`` or why not."""
         checks = {"event_store": lambda: probe.database(self.settings.event_store_url, deadline)}
         checks["read_model"] = lambda: probe.database(self.settings.oltp_url, deadline)
         if self.settings.uses_kafka:
-            checks["kafka"] = lambda: probe.kafka(self.settings.kafka_client(), deadline)
+            checks["kafka"] = lambda: probe.kafka(self.kafka_clients, deadline)
         return probe.all_of(checks, deadline)
 
     def _relay_dead_letters(self) -> dict[tuple[str, int], Excused]:
         """The events the relay set aside: absent from Kafka on purpose, by (aggregate, version)."""
-        letters = read_topic(self.settings.kafka_client(), self.dead_letter_topic)
+        letters = read_topic(self.kafka_clients, self.dead_letter_topic)
         return {
             (letter["aggregate"], letter["version"]): Excused(
                 letter["offset"], letter.get("chainhash"), letter["error"]
@@ -248,13 +314,50 @@ class Container:
         source = self.opened_for(name, self.source(name))
         runner = ProjectorRunner(self.writer(name), source, self.settings.batch_size, self.dead_letters)
         self._projectors[name] = runner
-        self._closables.append(runner)
-        return runner
+        return self._closing(f"the {name} projector", runner)
+
+    def rebuilder(self, name: str) -> Rebuild:
+        """The rebuild of the projection ``name`` over this container's read models."""
+        projecting = Projecting(self.settings.batch_size, self.dead_letters, self.opened_for)
+        if name == "oltp":
+            return OltpRebuild(self.oltp, projecting)
+        if name == "olap":
+            scratch = self.settings.olap_file.with_suffix(".rebuild.duckdb")
+            return OlapRebuild(self.olap, scratch, self.olap_write_lock, projecting)
+        raise KeyError(f"unknown projection {name!r}; one of {', '.join(PROJECTIONS)}")
+
+    # -- closing -----------------------------------------------------------------------
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Closes everything. When the block failed, its error goes on, with a note of what
+        did not close (logged as well); otherwise what did not close raises ``CloseFailed``."""
+        failures = self._close_all()
+        if not failures:
+            return
+        if error is None:
+            raise CloseFailed(failures)
+        error.add_note(str(CloseFailed(failures)))
 
     def close(self) -> None:
-        for closable in reversed(self._closables):
+        """Closes everything this container opened, newest first, each even when one before
+        it failed; then raises ``CloseFailed`` naming what did not close (each is logged).
+        Closing again closes nothing."""
+        failures = self._close_all()
+        if failures:
+            raise CloseFailed(failures)
+
+    def _close_all(self) -> list[tuple[str, BaseException]]:
+        failures: list[tuple[str, BaseException]] = []
+        while self._closables:
+            name, part = self._closables.pop()
             try:
-                closable.close()
-            except Exception:  # closing everything matters more than one failure
-                pass
-        self._closables.clear()
+                part.close()
+            except Exception as exc:
+                log.error("could not close %s: %s", name, _reason(exc))
+                failures.append((name, exc))
+        return failures

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
+from domain.access import ApiKey
 from domain.account import Account
 from domain.campaign import Campaign
 from domain.case import Case
@@ -22,6 +23,7 @@ AGGREGATES: dict[str, type[Aggregate]] = {
     "deal": Deal,
     "campaign": Campaign,
     "case": Case,
+    "apikey": ApiKey,
 }
 
 

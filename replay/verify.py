@@ -15,6 +15,7 @@ from typing import Any
 from commands.chain import form_of
 from domain.integrity import GENESIS, canonical, chain_hash
 from streams.envelope import Envelope, InvalidEnvelope, format_time
+from streams.kafka import KafkaClients, partitions_of
 
 
 @dataclass(frozen=True)
@@ -188,14 +189,12 @@ def envelope_links(values: Iterable[tuple[int, bytes]]) -> Iterator[Link | Findi
         yield Link(offset, e.subject, e.sequence, form, e.chainhash, e.chainprev)
 
 
-def kafka_links(client: dict[str, Any], topics: list[str]) -> Iterator[Link | Finding]:
+def kafka_links(clients: KafkaClients, topics: list[str]) -> Iterator[Link | Finding]:
     """Every record of the topics, partition by partition from the beginning (an aggregate
     lives in one partition, so its order there is its order)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(**client, group_id=None, enable_auto_commit=False)
+    consumer = clients.consumer(group_id=None, enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        partitions = partitions_of(consumer, topics)
         ends = consumer.end_offsets(partitions)
         for tp in partitions:
             consumer.assign([tp])

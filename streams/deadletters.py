@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from kafka import KafkaProducer
-
+from streams.kafka import KafkaClients, partitions_of
 from streams.records import Record
 
 #: A dead letter carries at most this much of the record it sets aside: the letter itself
@@ -52,9 +51,9 @@ def letter(
 
 
 class KafkaDeadLetters:
-    def __init__(self, client: Mapping[str, Any], topic: str) -> None:
+    def __init__(self, clients: KafkaClients, topic: str) -> None:
         self.topic = topic
-        self._producer = KafkaProducer(**client, acks="all", enable_idempotence=True)
+        self._producer = clients.producer(acks="all", enable_idempotence=True)
 
     def send(
         self, projection: str, record: Record, error: BaseException, extra: Mapping[str, Any] | None = None
@@ -95,13 +94,11 @@ class FileDeadLetters:
         pass
 
 
-def read_topic(client: Mapping[str, Any], topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+def read_topic(clients: KafkaClients, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every letter on the dead-letter topic, from its beginning."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(**client, group_id=None, enable_auto_commit=False)
+    consumer = clients.consumer(group_id=None, enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = partitions_of(consumer, [topic])
         if not partitions:
             return []
         consumer.assign(partitions)

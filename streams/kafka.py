@@ -1,16 +1,19 @@
-"""Kafka transport: topic creation, the idempotent publisher and the consumer source."""
+"""Kafka transport: the one factory of Kafka clients, topic creation, the idempotent
+publisher and the consumer source."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 
 from streams.envelope import CONTENT_TYPE, Envelope
@@ -20,9 +23,94 @@ from streams.records import Channel, Record
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(client: Mapping[str, Any], topics: Iterable[str], partitions: int) -> list[str]:
+@runtime_checkable
+class Secret(Protocol):
+    """A value kept out of reprs and logs (pydantic's ``SecretStr`` is one)."""
+
+    def get_secret_value(self) -> str: ...
+
+
+#: An option of a Kafka client: ``security_protocol``, ``sasl_plain_password``, ….
+Option = str | int | bool | Secret
+
+
+@dataclass(frozen=True)
+class KafkaClients:
+    """Builds every Kafka client of a process, each with the same connection options.
+
+    ``options`` are kafka-python's client settings shared by all (security, SASL, TLS,
+    ``client_id``, ``request_timeout_ms``); secrets among them stay wrapped until a client
+    is built, and the repr shows the servers only. A client's own keywords win over them.
+    """
+
+    bootstrap_servers: tuple[str, ...]
+    options: Mapping[str, Option] = field(default_factory=dict, repr=False)
+
+    def config(self, **overrides: Any) -> dict[str, Any]:
+        """The keyword arguments of a kafka-python client: the shared options, then ``overrides``."""
+        shared = {
+            name: value.get_secret_value() if isinstance(value, Secret) else value
+            for name, value in self.options.items()
+        }
+        return {
+            "bootstrap_servers": list(self.bootstrap_servers),
+            # After an outage, reconnect within a second of the broker's return (the client's
+            # default backs off to 30 s).
+            "reconnect_backoff_max_ms": 1000,
+            **shared,
+            **overrides,
+        }
+
+    def producer(self, **overrides: Any) -> KafkaProducer:
+        return KafkaProducer(**self.config(**overrides))
+
+    def consumer(self, *topics: str, **overrides: Any) -> KafkaConsumer:
+        return KafkaConsumer(*topics, **self.config(**overrides))
+
+    def admin(self, **overrides: Any) -> KafkaAdminClient:
+        return KafkaAdminClient(**self.config(**overrides))
+
+
+class Held(NamedTuple):
+    """The offsets a partition holds now: ``first`` (above 0 once retention dropped its
+    oldest records) up to ``end``, the offset its next record will get."""
+
+    first: int
+    end: int
+
+
+def partitions_of(consumer: KafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the topics the consumer knows of, topic by topic, in order."""
+    return [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+
+
+def held(clients: KafkaClients, topics: Iterable[str]) -> dict[Channel, Held]:
+    """What every partition of the topics holds now."""
+    consumer = clients.consumer()
+    try:
+        partitions = partitions_of(consumer, topics)
+        firsts = consumer.beginning_offsets(partitions)
+        ends = consumer.end_offsets(partitions)
+        return {(tp.topic, tp.partition): Held(firsts[tp], ends[tp]) for tp in partitions}
+    finally:
+        consumer.close()
+
+
+def delete_group(clients: KafkaClients, group_id: str) -> None:
+    """Forgets a consumer group; a group left behind is harmless, so failing is only logged."""
+    try:
+        admin = clients.admin()
+        try:
+            admin.delete_groups([group_id])
+        finally:
+            admin.close()
+    except Exception as exc:
+        log.info("could not delete the consumer group %s: %s", group_id, exc)
+
+
+def ensure_topics(clients: KafkaClients, topics: Iterable[str], partitions: int) -> list[str]:
     """Creates the topics that do not exist yet; answers the ones it created."""
-    admin = KafkaAdminClient(**client)
+    admin = clients.admin()
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
@@ -43,12 +131,11 @@ class KafkaPublisher:
     """Publishes envelopes keyed by aggregate id; ``publish`` returns only once the broker
     acknowledged every record (acks=all), so the caller may then record its position."""
 
-    def __init__(self, client: Mapping[str, Any], topic_for: Callable[[str], str], timeout: float = 30.0) -> None:
+    def __init__(self, clients: KafkaClients, topic_for: Callable[[str], str], timeout: float = 30.0) -> None:
         self._topic_for = topic_for
         self._timeout = timeout
         self._closing = False
-        self._producer = KafkaProducer(
-            **client,
+        self._producer = clients.producer(
             acks="all",
             enable_idempotence=True,
             # Idempotence keeps per-partition order with up to 5 requests in flight.
@@ -62,7 +149,7 @@ class KafkaPublisher:
         (too large, say). Raises when it could not reach the broker: nothing is refused then,
         and the whole batch is sent again (consumers drop the repeats)."""
         headers = [("content-type", CONTENT_TYPE.encode())]
-        sent: list[tuple[Envelope, Any]] = []
+        sent: list[tuple[Envelope, FutureRecordMetadata]] = []
         refused: list[tuple[Envelope, Exception]] = []
         for e in envelopes:
             try:
@@ -110,12 +197,11 @@ class KafkaSource:
     """
 
     def __init__(
-        self, client: Mapping[str, Any], group_id: str, topics: Sequence[str], instance_id: str | None = None
+        self, clients: KafkaClients, group_id: str, topics: Sequence[str], instance_id: str | None = None
     ) -> None:
         self._topics = list(topics)
         self._subscribed = False
-        self._consumer = KafkaConsumer(
-            **client,
+        self._consumer = clients.consumer(
             group_id=group_id,
             # Static membership: a member restarted after a crash takes its partitions back
             # at once, instead of the group waiting out the dead member's session.
@@ -148,10 +234,10 @@ class KafkaSource:
         self._subscribed = True
 
         class SeekToStoredPositions(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked: Any) -> None:
+            def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
                 pass
 
-            def on_partitions_assigned(self, assigned: Any) -> None:
+            def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
                 stored = positions()
                 for tp in assigned:
                     last = stored.get((tp.topic, tp.partition))

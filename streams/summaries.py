@@ -188,6 +188,8 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     "crm.contact.absorbed.v1": _absorbed,
     "crm.contact.erased.v1": lambda d: "Personal data erased",
     "crm.account.created.v1": lambda d: f"Account created{_owner(d)}",
+    "crm.apikey.created.v1": lambda d: f"API key {d['name']} created for {', '.join(d['roles'])}",
+    "crm.apikey.revoked.v1": lambda d: "API key revoked" + (f" ({d['reason']})" if d.get("reason") else ""),
     "crm.account.details_changed.v1": lambda d: f"Account changed: {_changes(d['changes'], _ACCOUNT_SHOWN)}",
     "crm.account.contact_added.v1": lambda d: _members(d, "joined"),
     "crm.account.contact_removed.v1": lambda d: _members(d, "left"),

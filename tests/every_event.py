@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from domain.access import ApiKey
 from domain.account import Account
 from domain.campaign import Campaign
 from domain.case import Case
@@ -93,8 +94,10 @@ def every_event() -> list[Any]:
     case.resolve(T0 + 2 * DAY + 5 * HOUR, META)
     case.close(T0 + 3 * DAY, META)
     grace.erase(T0 + 5 * DAY, META)
+    key = ApiKey.create("billing-sync", ["service"], "00" * 32, META)
+    key.revoke("rotated", META)
 
-    aggregates = (grace, twin, acme, pipeline, deal, spring, case)
+    aggregates = (grace, twin, acme, pipeline, deal, spring, case, key)
     return [event for aggregate in aggregates for event in aggregate.collect_events()]
 
 

@@ -529,4 +529,12 @@ HANDLERS: dict[str, Callable[[Envelope], list[Change]]] = {
 #: Registered event types that change no warehouse table on purpose (each is still a row of
 #: the ``events`` fact): a follow-up task is operational work, and a campaign's audience is
 #: a rule its sends make concrete (``campaign_sends``).
-IGNORED = frozenset({"crm.contact.follow_up_assigned.v1", "crm.campaign.audience_changed.v1"})
+IGNORED = frozenset(
+    {
+        "crm.contact.follow_up_assigned.v1",
+        "crm.campaign.audience_changed.v1",
+        # Access to the API is not customer activity (the events table keeps them, though).
+        "crm.apikey.created.v1",
+        "crm.apikey.revoked.v1",
+    }
+)

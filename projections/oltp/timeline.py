@@ -35,7 +35,7 @@ TABLE = Table(
 AGGREGATES = ("contact", "deal", "case")
 #: Left out on purpose: accounts and pipelines are not about one contact, and a campaign's
 #: sends reach its contacts' timelines at read time (``campaign_sends``).
-IGNORED_AGGREGATES = ("account", "pipeline", "campaign")
+IGNORED_AGGREGATES = ("account", "pipeline", "campaign", "apikey")
 
 
 def project(envelope: Envelope) -> Row | None:

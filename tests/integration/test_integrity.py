@@ -26,7 +26,7 @@ def crm(request):
 
 def raw_sql(crm, sql: str, params: tuple = ()) -> list:
     if crm.settings.event_store:
-        with psycopg.connect(crm.settings.event_store, autocommit=True) as conn:
+        with psycopg.connect(crm.settings.event_store_url, autocommit=True) as conn:
             cur = conn.execute(sql.replace("stored_events", "eventcrm_events").replace("?", "%s"), params)
             return cur.fetchall() if cur.description else []
     import sqlite3
@@ -90,7 +90,7 @@ def test_erasure_leaves_no_readable_personal_data_anywhere_and_the_history_still
 
     secrets = [NAME, EMAIL, PHONE, "Zelda", "hyrule"]
     # The event store, every table of it.
-    with psycopg.connect(crm.settings.event_store) as conn:
+    with psycopg.connect(crm.settings.event_store_url) as conn:
         tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         for table in tables:
             dump = " ".join(str(row) for row in conn.execute(f"SELECT * FROM {table}"))

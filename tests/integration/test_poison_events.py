@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from kafka import KafkaConsumer
 
 import commands.bus
 from api.app import create_app
@@ -31,9 +30,8 @@ def _drain(container) -> None:
 
 
 def _subjects_on_kafka(container, topic: str) -> list[str]:
-    consumer = KafkaConsumer(
+    consumer = container.kafka_clients.consumer(
         container.topic_for(topic),
-        **container.settings.kafka_client(),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -72,7 +70,7 @@ def test_events_no_store_can_hold_are_dead_lettered_and_the_next_ones_flow(produ
         "SELECT count(*) FROM dim_contact WHERE contact_id = ? AND is_current", [str(after)]
     ).fetchone() == (1,)
 
-    letters = read_topic(production.settings.kafka_client(), production.dead_letter_topic)
+    letters = read_topic(production.kafka_clients, production.dead_letter_topic)
     by_piece: dict[str, set[str]] = {}
     for letter in letters:
         by_piece.setdefault(letter["projection"], set()).add(letter["key"])
