@@ -13,13 +13,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import click
 from pydantic import ValidationError
 
 from crm.settings import Settings
 from crm.wiring import PROJECTIONS, CloseFailed, Container
+from domain.access import ROLES
+from domain.meta import Meta
 
 _T = TypeVar("_T")
 _W = TypeVar("_W")
@@ -47,6 +49,29 @@ def _container(settings: Settings | None = None) -> Iterator[Container]:
 #: Seconds a process may take to stop after SIGTERM or SIGINT before it exits regardless.
 #: Exiting then is safe: every position is stored with what it covers.
 STOP_GRACE = 10.0
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _refuse_open_exposure(container: Container, host: str, port: int, insecure: bool) -> None:
+    """Secure by default: an API without keys is for one person on one machine."""
+    if container.keys_required():
+        return
+    exposed = host not in _LOOPBACK and not host.startswith("127.")
+    production = bool(container.settings.event_store)
+    if (exposed or production) and not insecure:
+        where = f"on {host}" if exposed else "over a PostgreSQL event store"
+        raise click.ClickException(
+            f"refusing to serve {where} with no API key: create one with "
+            "'crm keys create NAME --role ROLE', or pass --insecure to serve it open"
+        )
+    logging.getLogger("crm").warning(
+        "NO API KEY EXISTS: the API is open to anyone who reaches %s:%s, and X-Actor names the actor. "
+        "Create a key with 'crm keys create NAME --role ROLE' to require keys.",
+        host,
+        port,
+    )
 
 
 def _stop_on_signals(grace: float = STOP_GRACE) -> threading.Event:
@@ -99,15 +124,26 @@ def main(log_level: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--api-only", is_flag=True, help="Serve the API only; run the relay and projectors elsewhere.")
-def serve(host: str, port: int, api_only: bool) -> None:
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Serve without any API key on a non-loopback address or over a PostgreSQL event store "
+    "(anyone who reaches the port may act under any name). Never in production.",
+)
+def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and, unless --api-only, the relay (with Kafka),
-    every projector, the automations and the SLA watcher in the same process."""
+    every projector, the automations and the SLA watcher in the same process.
+
+    Once an API key exists (crm keys create, or CRM_API_KEYS), every /v1 route needs one.
+    With none, the API is open: it then serves on loopback only, and refuses to start over
+    a PostgreSQL event store, unless --insecure."""
     import uvicorn
 
     from api.app import create_app
     from crm.workers import Workers
 
     with _container() as container:
+        _refuse_open_exposure(container, host, port, insecure)
         workers = Workers()
         if not api_only:
             if container.settings.uses_kafka:
@@ -309,6 +345,70 @@ def _audit_call(call: Callable[[], _T]) -> _T:
         return call()
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
+
+
+def _operator() -> Meta:
+    """Who runs a command from this shell, for the audit trail."""
+    import getpass
+
+    user = f"cli:{getpass.getuser()}"
+    command_id = f"cli:{uuid4()}"
+    return Meta(actor=user, correlation_id=command_id, causation_id=command_id)
+
+
+@main.group()
+def keys() -> None:
+    """API keys: who may call the API, in which roles. Keys are shown once and stored only
+    as a digest; creating and revoking them are events in the audit trail."""
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(ROLES),
+    help="What the key may do; repeat for several. sales, support, marketing: their work; analyst: analytics "
+    "and read models with personal fields masked; auditor: read everything, change nothing; service: "
+    "subscriptions and the event feed; admin: erase, merge, keys.",
+)
+def keys_create(name: str, roles: tuple[str, ...]) -> None:
+    """Create a key named NAME (it becomes the actor of what the key does) and print it
+    once: it cannot be shown again."""
+    from commands.access import CreateApiKey
+
+    with _container() as container:
+        result = _audit_call(lambda: container.commands.execute(CreateApiKey(name, roles), _operator()))
+    click.echo(result.extra["key"])
+    click.echo(f"key {name} ({', '.join(result.extra['roles'])}): shown once, stored only as a digest", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key ever created: name, roles, when, by whom, and whether it is revoked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    with _container() as container:
+        listed = container.key_list()
+    table = Table("name", "roles", "created", "by", "revoked")
+    for key in listed:
+        table.add_row(key.name, ", ".join(key.roles), key.created_at, key.created_by, key.revoked_at or "")
+    Console().print(table)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@click.option("--reason", help="Why, for the audit trail.")
+def keys_revoke(name: str, reason: str | None) -> None:
+    """Revoke the key named NAME: refused by every process at once."""
+    from commands.access import RevokeApiKey
+
+    with _container() as container:
+        _audit_call(lambda: container.commands.execute(RevokeApiKey(name, reason), _operator()))
+    click.echo(f"key {name} revoked")
 
 
 @main.group()

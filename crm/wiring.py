@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 from eventsourcing.application import AggregateNotFoundError
@@ -75,6 +75,17 @@ class CloseFailed(Exception):
 def _reason(error: BaseException) -> str:
     text = str(error).strip()
     return f"{type(error).__name__}: {hide_passwords(text.splitlines()[0])}" if text else type(error).__name__
+
+
+@dataclass
+class KeyListing:
+    """What ``crm keys list`` shows of a key: never the key."""
+
+    name: str
+    roles: list[str]
+    created_at: str
+    created_by: str
+    revoked_at: str | None = None
 
 
 class Container:
@@ -266,6 +277,24 @@ class Container:
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, ApiKey) else None
+
+    def key_list(self) -> list[KeyListing]:
+        """Every key ever created, from its events in the event store, in creation order."""
+        listed: dict[str, KeyListing] = {}
+        after = 0
+        topics = [ApiKey.Created.TOPIC, ApiKey.Revoked.TOPIC]
+        while notifications := self.store.recorder.select_notifications(
+            start=after, limit=500, topics=topics, inclusive_of_start=False
+        ):
+            for notification in notifications:
+                event: Any = self.store.mapper.to_domain_event(notification)
+                when = event.timestamp.isoformat(timespec="seconds")
+                if isinstance(event, ApiKey.Created):
+                    listed[str(event.originator_id)] = KeyListing(event.name, event.roles, when, event.meta.actor)
+                elif str(event.originator_id) in listed:
+                    listed[str(event.originator_id)].revoked_at = when
+            after = notifications[-1].id
+        return list(listed.values())
 
     def keys_required(self) -> bool:
         """True once any key exists; checked again every few seconds until one does (keys

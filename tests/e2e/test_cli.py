@@ -105,7 +105,8 @@ def serve_env(request, tmp_path) -> dict[str, str]:
 def test_serve_accepts_commands_and_its_projectors_make_them_readable(tmp_path, serve_env):
     port = free_port()
     server = subprocess.Popen(
-        [CRM, "serve", "--port", str(port)],
+        # Production without keys: open on loopback only by explicit choice (keys: test_access.py).
+        [CRM, "serve", "--port", str(port), *(["--insecure"] if "CRM_EVENT_STORE" in serve_env else [])],
         env=serve_env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -161,3 +162,42 @@ def test_operating_commands_on_a_demo_store(tmp_path):
 
     verified = run(["audit", "verify"], env, tmp_path)
     assert verified.returncode == 0 and verified.stdout.strip().endswith("clean"), verified.stdout
+
+
+def test_serve_without_a_key_refuses_to_listen_beyond_loopback_or_over_postgresql(tmp_path, postgres_dsn):
+    env = {**os.environ, "CRM_DATA_DIR": str(tmp_path / "data")}
+    exposed = subprocess.run(
+        [CRM, "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert exposed.returncode != 0 and "refusing to serve on 0.0.0.0 with no API key" in exposed.stderr
+    production = subprocess.run(
+        [CRM, "serve", "--port", str(free_port())],
+        env={**env, "CRM_EVENT_STORE": postgres_dsn, "CRM_OLTP_DSN": postgres_dsn},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert production.returncode != 0 and "over a PostgreSQL event store" in production.stderr
+
+
+def test_keys_are_created_once_listed_and_revoked_from_the_command_line(tmp_path):
+    env = {**os.environ, "CRM_DATA_DIR": str(tmp_path / "data")}
+
+    def crm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([CRM, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    created = crm("keys", "create", "billing", "--role", "service", "--role", "analyst")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("crm_billing_") and len(key) > 50
+    assert crm("keys", "create", "billing", "--role", "sales").returncode != 0
+    listed = crm("keys", "list").stdout
+    assert "billing" in listed and "analyst, service" in listed and key.split("_", 2)[2] not in listed
+    assert crm("keys", "revoke", "billing", "--reason", "rotated").returncode == 0
+    history = crm("export", "audit", "--from", "2000-01-01T00:00:00Z", "--to", "2999-01-01T00:00:00Z").stdout
+    assert "crm.apikey.created.v1" in history and "crm.apikey.revoked.v1" in history
+    assert key.split("_", 2)[2] not in history

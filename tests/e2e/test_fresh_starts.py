@@ -121,7 +121,7 @@ def start_everything(dsn: str, kafka: str, folder: Path) -> list[Exit]:
     port = free_port()
     give_up = time.monotonic() + DEADLINE
     processes = {name: spawn(args, env, folder) for name, args in WORKERS.items()}
-    api = spawn(["serve", "--api-only", "--port", str(port)], env, folder)
+    api = spawn(["serve", "--api-only", "--insecure", "--port", str(port)], env, folder)
     requests = Exit("requests to the API", 0, "")
     try:
         use_the_api(port, give_up)

@@ -218,7 +218,7 @@ def test_a_postgres_outage_under_load_answers_503_and_loses_nothing(
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    api = spawn("api", ["serve", "--api-only", "--port", str(port)], env)
+    api = spawn("api", ["serve", "--api-only", "--insecure", "--port", str(port)], env)
     processes = {"api": api, **pipeline(spawn, env)}
     wait_until("the API ready", lambda: ready(base), 90)
 
