@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar, cast
-from urllib.parse import unquote, urlsplit
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
@@ -25,6 +24,7 @@ from domain.integrity import GENESIS, chain_hash
 from domain.meta import Meta
 from domain.privacy import SNAPSHOT_FIELDS, personal_paths
 from domain.registry import AGGREGATES, EVENT_TYPES, topic_of
+from dsn import parse
 
 
 class MetaAsDict(Transcoding):
@@ -175,33 +175,26 @@ class CrmEventStore(Application):
 def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
     """``sqlite:///path/events.sqlite`` or ``postgresql://user:pass@host:port/db`` → the
     environment ``eventsourcing`` reads its persistence settings from."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc:  # sqlite://relative/path
-            path = parts.netloc + path
-        if not path:
-            raise ValueError(f"event store URL {url!r} names no file")
+    parsed = parse(url, "event store URL")
+    if parsed.kind == "sqlite":
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
+            "SQLITE_DBNAME": str(parsed.path),
             "APPLICATION_RECORDER_TOPIC": "commands.recorders:SQLiteCommandRecorder",
         }
-    if parts.scheme in ("postgresql", "postgres"):
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username or ""),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_DBNAME": parts.path.lstrip("/") or "crm",
-            "POSTGRES_POOL_SIZE": str(pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(pool_size),
-            "POSTGRES_LOCK_TIMEOUT": "5",
-            # No wait without a deadline: a pooled connection or a new one comes within 5 s,
-            # and a connection that died with the server is noticed before it is used.
-            "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_PRE_PING": "yes",
-            "APPLICATION_RECORDER_TOPIC": "commands.recorders:PostgresCommandRecorder",
-        }
-    raise ValueError(f"event store URL must start with sqlite:// or postgresql://, got {url!r}")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_HOST": parsed.host,
+        "POSTGRES_PORT": str(parsed.port),
+        "POSTGRES_USER": parsed.user,
+        "POSTGRES_PASSWORD": parsed.password,
+        "POSTGRES_DBNAME": parsed.dbname,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        # No wait without a deadline: a pooled connection or a new one comes within 5 s,
+        # and a connection that died with the server is noticed before it is used.
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "yes",
+        "APPLICATION_RECORDER_TOPIC": "commands.recorders:PostgresCommandRecorder",
+    }

@@ -10,18 +10,17 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from crm.settings import hide_passwords
+from dsn import parse
 from streams.kafka import KafkaClients
 
 
 def database(url: str, deadline: float) -> None:
     """``SELECT 1`` on the database of a ``postgresql://`` or ``sqlite:///`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = Path(unquote(parts.netloc + parts.path))
+    parsed = parse(url)
+    if parsed.path is not None:
+        path = parsed.path
         if not path.parent.is_dir():
             raise FileNotFoundError(f"no folder {path.parent}")
         with sqlite3.connect(path, timeout=deadline) as conn:

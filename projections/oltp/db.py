@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+from dsn import parse
 
 #: Seconds to wait for a connection: no read or write waits without a deadline.
 CONNECT_TIMEOUT = 5
@@ -21,11 +21,12 @@ class OltpDatabase:
     """``sqlite:///path/read.sqlite`` or ``postgresql://user:pass@host:port/db``."""
 
     def __init__(self, dsn: str) -> None:
-        parts = urlsplit(dsn)
+        parsed = parse(dsn, "OLTP DSN")
         self.dsn = dsn
-        if parts.scheme == "sqlite":
+        if parsed.kind == "sqlite":
+            assert parsed.path is not None
             self.kind = "sqlite"
-            self.path = Path(unquote(parts.netloc + parts.path))
+            self.path = parsed.path
             self.ph = "?"
             # Amounts as text: exact, and summed as Decimal by the readers.
             self.types = {
@@ -36,7 +37,7 @@ class OltpDatabase:
                 "date": "TEXT",
                 "real": "REAL",
             }
-        elif parts.scheme in ("postgresql", "postgres"):
+        else:
             self.kind = "postgresql"
             self.ph = "%s"
             self.types = {
@@ -47,8 +48,6 @@ class OltpDatabase:
                 "date": "DATE",
                 "real": "DOUBLE PRECISION",
             }
-        else:
-            raise ValueError(f"OLTP DSN must start with sqlite:// or postgresql://, got {dsn!r}")
         self._pool: Any = None
         #: Set once this process made sure the base tables exist (``schema.ensure``).
         self.ensured = False
