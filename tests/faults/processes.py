@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import duckdb
 import psycopg
@@ -183,25 +183,45 @@ def event_topics(prefix: str) -> list[str]:
     return topics.all_topics(prefix)
 
 
-def kafka_events(bootstrap: str, names: Iterable[str], timeout: float = 60.0) -> Counter[tuple[str, int]]:
-    """How often each `(subject, sequence)` is on the topics, read from their beginning."""
+class OnKafka(NamedTuple):
+    """One record of an event topic, as a reader of the contract sees it."""
+
+    offset: int
+    key: str
+    subject: str
+    sequence: int
+    id: str
+
+
+def kafka_records(bootstrap: str, names: Iterable[str], timeout: float = 60.0) -> dict[tuple[str, int], list[OnKafka]]:
+    """Every record on the topics, read from their beginning: (topic, partition) → its
+    records in offset order."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **KAFKA_CLIENT)
     try:
         parts = _partitions(consumer, names)
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
         ends = consumer.end_offsets(parts)
-        seen: Counter[tuple[str, int]] = Counter()
+        seen: dict[tuple[str, int], list[OnKafka]] = {(tp.topic, tp.partition): [] for tp in parts}
         deadline = time.monotonic() + timeout
         while any(consumer.position(tp) < ends[tp] for tp in parts):
             assert time.monotonic() < deadline, f"could not read the topics within {timeout:.0f}s"
-            for records in consumer.poll(timeout_ms=500).values():
+            for tp, records in consumer.poll(timeout_ms=500).items():
                 for r in records:
                     event = json.loads(r.value)
-                    seen[(event["subject"], int(event["sequence"]))] += 1
+                    key = (r.key or b"").decode()
+                    seen[(tp.topic, tp.partition)].append(
+                        OnKafka(r.offset, key, event["subject"], int(event["sequence"]), event["id"])
+                    )
         return seen
     finally:
         consumer.close()
+
+
+def kafka_events(bootstrap: str, names: Iterable[str], timeout: float = 60.0) -> Counter[tuple[str, int]]:
+    """How often each `(subject, sequence)` is on the topics, read from their beginning."""
+    records = kafka_records(bootstrap, names, timeout)
+    return Counter((r.subject, r.sequence) for partition in records.values() for r in partition)
 
 
 def group_lag(bootstrap: str, group: str, names: Iterable[str]) -> int:
