@@ -14,6 +14,7 @@ from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import AccountDetail, AccountPublic, Page, PagingDep
 from api.schemas import CommandAccepted
+from api.trail import Trail, contact_ids
 from commands.account import AddContactToAccount, ChangeAccountDetails, CreateAccount, RemoveContactFromAccount
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -101,10 +102,11 @@ def search_accounts(
 
 
 @router.get("/{account_id}", response_model=AccountDetail, dependencies=[permit("accounts:read")])
-def get_account(account_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+def get_account(account_id: UUID, services: ServicesDep, response: Response, trail: Trail) -> dict[str, object]:
     """The account with its contacts, in the order they joined."""
     account = services.account_queries.get(str(account_id))
     if account is None:
         raise Problem(404, "not_found", f"no account {account_id} in the read model")
+    trail.record_all(contact_ids(account["contacts"]))
     response.headers["ETag"] = f'"{account["version"]}"'
     return account

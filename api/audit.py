@@ -1,5 +1,6 @@
 """Audit routes: a contact's complete history, its state as of any moment, the DSAR export
-and the audit trail of a period, all read from the event store (never the read models).
+and the audit trail of a period, all read from the event store (never the read models);
+and the access trail: who read a contact's data.
 
 With API keys configured, these routes need a key too: they show personal data.
 Times are RFC 3339 with a zone (``2026-03-01T09:30:00Z``; write ``+`` as ``%2B`` in a URL).
@@ -19,6 +20,9 @@ from pydantic import BaseModel
 from api.access import permit
 from api.deps import ServicesDep, authenticated_actor
 from api.params import Instant
+from api.reads import Page, PagingDep
+from api.trail import Trail
+from projections.oltp.queries import Page as QueryPage
 from replay.exports import json_array
 
 log = logging.getLogger(__name__)
@@ -78,17 +82,20 @@ def _json_stream(model: type[BaseModel] | Any, description: str) -> dict[int | s
     response_class=StreamingResponse,
     responses=_json_stream(list[HistoryEntryPublic], "A JSON array, streamed, in event-store order"),
 )
-def contact_history(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -> StreamingResponse:
+def contact_history(contact_id: UUID, services: ServicesDep, trail: Trail, as_of: AsOf = None) -> StreamingResponse:
     """Every event of the contact and of its deals and cases, in event-store order, up to
     ``as_of``, with who did it (actor) and why (correlation and causation ids)."""
     entries = services.audit.history(contact_id, as_of)  # 404 before the first byte
+    trail.record(contact_id)
     return StreamingResponse(json_array(entries), media_type="application/json")
 
 
 @router.get("/contacts/{contact_id}/state", response_model=PastStatePublic, dependencies=[permit("audit:read")])
-def contact_state(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -> dict[str, Any]:
+def contact_state(contact_id: UUID, services: ServicesDep, trail: Trail, as_of: AsOf = None) -> dict[str, Any]:
     """The contact as it was at ``as_of``, rebuilt from the event store."""
-    return services.audit.state(contact_id, as_of).as_dict()
+    state = services.audit.state(contact_id, as_of).as_dict()
+    trail.record(contact_id)
+    return state
 
 
 @router.get(
@@ -98,11 +105,12 @@ def contact_state(contact_id: UUID, services: ServicesDep, as_of: AsOf = None) -
     responses=_json_stream(DsarPublic, "One JSON document, streamed"),
 )
 def contact_export(
-    contact_id: UUID, services: ServicesDep, actor: Annotated[str, Depends(authenticated_actor)]
+    contact_id: UUID, services: ServicesDep, trail: Trail, actor: Annotated[str, Depends(authenticated_actor)]
 ) -> StreamingResponse:
     """Data subject access request: everything held about one person (the contact's
     state, its deals and cases, and the complete history of all of them)."""
-    chunks = services.audit.dsar(contact_id)
+    chunks = services.audit.dsar(contact_id)  # 404 before the first byte
+    trail.record(contact_id)
     log.info("DSAR export of contact %s for %s", contact_id, actor)
     return StreamingResponse(
         chunks,
@@ -128,3 +136,28 @@ def audit_trail(
     return StreamingResponse(
         chunks, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+class AccessPublic(BaseModel):
+    """One read of a person's data: who (``actor``: the API key's name, ``cli:<user>`` from
+    the command line), when (``at``, UTC) and through which route (its template, or the
+    ``crm`` command)."""
+
+    id: int
+    at: datetime
+    actor: str
+    route: str
+    contact_id: UUID
+
+
+@router.get("/access", response_model=Page[AccessPublic], dependencies=[permit("audit:read")])
+def access_trail(
+    services: ServicesDep,
+    paging: PagingDep,
+    contact_id: Annotated[UUID, Query(description="the contact whose reads to list")],
+) -> dict[str, object]:
+    """The access trail of one contact: every read of its data (the contact, its timeline,
+    its history and state, a DSAR export, a list that showed it), oldest first. Kept after
+    the contact is erased; it holds ids, callers and routes only."""
+    entries, total = services.access_trail.page(contact_id, paging.limit, paging.offset)
+    return paging.answer(QueryPage([entry.as_dict() for entry in entries], total))

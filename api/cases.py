@@ -16,6 +16,7 @@ from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import CasePublic, Page, PagingDep
 from api.schemas import CommandAccepted
+from api.trail import Trail, contact_ids
 from commands.case import (
     AssignCase,
     ChangeCasePriority,
@@ -145,6 +146,7 @@ def escalate(
 def case_queue(
     services: ServicesDep,
     paging: PagingDep,
+    trail: Trail,
     status: Status | None = None,
     priority: Priority | None = None,
     agent: Annotated[str | None, Query(max_length=200)] = None,
@@ -163,14 +165,16 @@ def case_queue(
         limit=paging.limit,
         offset=paging.offset,
     )
+    trail.record_all(contact_ids(page.items, "contact_id"))
     return paging.answer(page)
 
 
 @router.get("/{case_id}", response_model=CasePublic, dependencies=[permit("cases:read")])
-def get_case(case_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+def get_case(case_id: UUID, services: ServicesDep, response: Response, trail: Trail) -> dict[str, object]:
     case = services.case_queries.get(str(case_id))
     if case is None:
         raise Problem(404, "not_found", f"no case {case_id} in the read model")
+    trail.record(case["contact_id"])
     response.headers["ETag"] = f'"{case["version"]}"'
     return case
 

@@ -27,6 +27,7 @@ from api.schemas import (
     LifecycleStage,
     MergeAccepted,
 )
+from api.trail import Trail, contact_ids
 from commands.contact import (
     ChangeContactDetails,
     ChangeLifecycleStage,
@@ -120,6 +121,7 @@ def erase_contact(
 def search_contacts(
     services: ServicesDep,
     paging: PagingDep,
+    trail: Trail,
     q: Annotated[str | None, Query(max_length=200, description="part of the name, any case or accents")] = None,
     email: Annotated[str | None, Query(max_length=320, description="the whole address, any case")] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
@@ -144,33 +146,39 @@ def search_contacts(
         limit=paging.limit,
         offset=paging.offset,
     )
+    trail.record_all(contact_ids(page.items))
     return paging.answer(page)
 
 
 @router.get("/duplicates", response_model=Page[DuplicateGroup], dependencies=[permit("contacts:read")])
 def duplicate_contacts(
-    services: ServicesDep, paging: PagingDep, reason: Literal["email", "phone", "name"] | None = None
+    services: ServicesDep, paging: PagingDep, trail: Trail, reason: Literal["email", "phone", "name"] | None = None
 ) -> dict[str, object]:
     """Groups of active contacts that may be one person: the same email (lower-case,
     trimmed), the same phone digits (at least 7), or, within one account, names equal or
     very similar once normalised (accents, case, punctuation and word order ignored;
     difflib ratio at least 0.85). Erased and merged contacts are never listed."""
-    return paging.answer(services.contact_queries.duplicates(reason, paging.limit, paging.offset))
+    page = services.contact_queries.duplicates(reason, paging.limit, paging.offset)
+    trail.record_all(contact_ids(contact for group in page.items for contact in group["contacts"]))
+    return paging.answer(page)
 
 
 @router.get("/{contact_id}/timeline", response_model=Page[TimelineEntry], dependencies=[permit("contacts:read")])
-def contact_timeline(contact_id: UUID, services: ServicesDep, paging: PagingDep) -> dict[str, object]:
+def contact_timeline(contact_id: UUID, services: ServicesDep, paging: PagingDep, trail: Trail) -> dict[str, object]:
     """Everything that happened to the contact, newest first: its own events, those of
     its deals and cases, and the campaigns sent to it."""
     if services.contact_queries.get(str(contact_id)) is None:
         raise Problem(404, "not_found", f"no contact {contact_id} in the read model")
-    return paging.answer(services.contact_queries.timeline(str(contact_id), paging.limit, paging.offset))
+    page = services.contact_queries.timeline(str(contact_id), paging.limit, paging.offset)
+    trail.record(contact_id)
+    return paging.answer(page)
 
 
 @router.get("/{contact_id}", response_model=ContactPublic, dependencies=[permit("contacts:read")])
-def get_contact(contact_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+def get_contact(contact_id: UUID, services: ServicesDep, response: Response, trail: Trail) -> dict[str, object]:
     contact = services.contact_queries.get(str(contact_id))
     if contact is None:
         raise Problem(404, "not_found", f"no contact {contact_id} in the read model")
+    trail.record(contact_id)
     response.headers["ETag"] = f'"{contact["version"]}"'
     return contact

@@ -16,6 +16,7 @@ from api.deps import ExpectedVersion, ServicesDep
 from api.problems import Problem
 from api.reads import Board, DealPublic, Page, PagingDep
 from api.schemas import CommandAccepted
+from api.trail import Trail, contact_ids
 from commands.deal import ChangeDealDetails, CreateDeal, LoseDeal, MoveDeal, ReopenDeal, WinDeal
 
 router = APIRouter(prefix="/v1/deals", tags=["deals"])
@@ -148,6 +149,7 @@ def change(
 def search_deals(
     services: ServicesDep,
     paging: PagingDep,
+    trail: Trail,
     pipeline_id: UUID | None = None,
     stage: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="a stage key")] = None,
     owner: Annotated[str | None, Query(max_length=200)] = None,
@@ -167,6 +169,7 @@ def search_deals(
         limit=paging.limit,
         offset=paging.offset,
     )
+    trail.record_all(contact_ids(page.items, "contact_id"))
     return paging.answer(page)
 
 
@@ -182,9 +185,10 @@ def deals_board(pipeline_id: UUID, services: ServicesDep) -> dict[str, object]:
 
 
 @router.get("/{deal_id}", response_model=DealPublic, dependencies=[permit("deals:read")])
-def get_deal(deal_id: UUID, services: ServicesDep, response: Response) -> dict[str, object]:
+def get_deal(deal_id: UUID, services: ServicesDep, response: Response, trail: Trail) -> dict[str, object]:
     deal = services.deal_queries.deal(str(deal_id))
     if deal is None:
         raise Problem(404, "not_found", f"no deal {deal_id} in the read model")
+    trail.record_all(contact_ids([deal], "contact_id"))
     response.headers["ETag"] = f'"{deal["version"]}"'
     return deal

@@ -20,6 +20,7 @@ from projections.oltp.campaign_queries import CampaignQueries
 from projections.oltp.case_queries import CaseQueries
 from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
+from replay.access_trail import AccessTrail
 from replay.audit import Audit
 from replay.verify import Verdict
 
@@ -52,6 +53,11 @@ class Services(Protocol):
 
     @property
     def audit(self) -> Audit: ...
+
+    @property
+    def access_trail(self) -> AccessTrail:
+        """Who read whose data: the read routes record into it, auditors query it."""
+        ...
 
     @property
     def olap(self) -> duckdb.DuckDBPyConnection:

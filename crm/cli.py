@@ -156,7 +156,13 @@ def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
             interval = container.settings.sla_watch_interval
             workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
         app = create_app(container, on_start=workers.start, on_stop=workers.stop)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,  # it prints query strings (?email=…); api/accesslog.py logs paths only
+        )
 
 
 @main.command()
@@ -411,9 +417,25 @@ def keys_revoke(name: str, reason: str | None) -> None:
     click.echo(f"key {name} revoked")
 
 
+def _record_read(container: Container, command: str, contact_id: UUID) -> None:
+    """Puts a read of the contact's data in the access trail (actor ``cli:<OS user>``,
+    route ``command``) before anything is shown; if that fails, the command fails and shows
+    nothing, as the API answers 503 (docs/AUDIT.md)."""
+    from crm.settings import hide_passwords
+
+    try:
+        container.access_trail.record(_operator().actor, command, [contact_id])
+    except Exception as exc:
+        reason = hide_passwords(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(
+            f"nothing shown: the read could not be recorded in the access trail ({reason})"
+        ) from None
+
+
 @main.group()
 def audit() -> None:
-    """A contact's complete history and its state at any moment, read from the event store."""
+    """A contact's complete history and its state at any moment, read from the event store;
+    and who read a contact's data (the access trail)."""
 
 
 @audit.command("history")
@@ -431,6 +453,7 @@ def audit_history(contact_id: UUID, as_of: datetime | None, output_format: str) 
 
     with _container() as container:
         entries = _audit_call(lambda: container.audit.history(contact_id, as_of))
+        _record_read(container, "crm audit history", contact_id)
         if output_format == "table":
             exports.print_table(entries, Console())
         else:
@@ -447,7 +470,35 @@ def audit_state(contact_id: UUID, as_of: datetime | None) -> None:
 
     with _container() as container:
         state = _audit_call(lambda: container.audit.state(contact_id, as_of))
+        _record_read(container, "crm audit state", contact_id)
         click.echo(json.dumps(state.as_dict(), indent=2, ensure_ascii=False))
+
+
+@audit.command("access")
+@click.argument("contact_id", type=click.UUID)
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+def audit_access(contact_id: UUID, output_format: str) -> None:
+    """Who read the contact's data, when (UTC) and through which API route or crm command,
+    oldest first: the access trail. Kept after the contact is erased. See docs/AUDIT.md."""
+    from replay import access_trail, exports
+
+    with _container() as container:
+        entries = container.access_trail.entries(contact_id)
+        if output_format == "table":
+            from rich.console import Console
+            from rich.markup import escape
+            from rich.table import Table
+
+            table = Table("id", "at (UTC)", "actor", "route")
+            for entry in entries:
+                at = entry.at.strftime("%Y-%m-%d %H:%M:%S")
+                table.add_row(str(entry.id), at, escape(entry.actor), escape(entry.route))
+            Console().print(table)
+        else:
+            json_or_csv = access_trail.json_array if output_format == "json" else access_trail.csv_text
+            exports.write_chunks(json_or_csv(entries), None)
 
 
 @audit.command("verify")
@@ -487,8 +538,10 @@ def export_dsar(contact_id: UUID, output: str | None) -> None:
     from replay.exports import OutputRefused, write_chunks
 
     with _container() as container:
+        chunks = _audit_call(lambda: container.audit.dsar(contact_id))
+        _record_read(container, "crm export dsar", contact_id)
         try:
-            write_chunks(_audit_call(lambda: container.audit.dsar(contact_id)), output)
+            write_chunks(chunks, output)
         except OutputRefused as exc:
             raise click.ClickException(str(exc)) from None
 

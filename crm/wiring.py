@@ -39,6 +39,7 @@ from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
+from replay.access_trail import AccessTrail
 from replay.audit import Audit
 from replay.rebuild import OlapRebuild, OltpRebuild, Projecting, Rebuild
 from replay.verify import Excused, Verdict, kafka_links, store_links
@@ -165,6 +166,12 @@ class Container:
     def audit(self) -> Audit:
         """Contact histories, time travel and exports, read from the event store."""
         return Audit(self.store)
+
+    @cached_property
+    def access_trail(self) -> AccessTrail:
+        """Who read whose data, when and through which route: kept in the event store's
+        database, so every process writes to one trail (its table made on first use)."""
+        return AccessTrail(self.store_database)
 
     # -- streams -----------------------------------------------------------------------
 

@@ -175,3 +175,31 @@ def test_an_analyst_never_sees_a_personal_field_in_any_read(keyed):
             assert answer.status_code == 200, (role, path, answer.text)
             seen += answer.text
         assert any(word in seen for word in personal) == expect_personal, (role, [w for w in personal if w in seen])
+
+
+def test_keys_are_never_in_clear_on_kafka_in_postgresql_or_in_the_logs(production, caplog, postgres_dsn):
+    import logging
+
+    import psycopg
+
+    caplog.set_level(logging.DEBUG)
+    key = production.commands.execute(CreateApiKey("ops", ("admin",)), ADMIN).extra["key"]
+    production.commands.execute(RevokeApiKey("ops", "rotated"), ADMIN)
+    relay = production.relay()
+    while relay.publish_pending():
+        pass
+    secret = key.split("_", 2)[2].encode()
+    consumer = production.kafka_clients.consumer(
+        production.topic_for("apikey"), group_id=None, auto_offset_reset="earliest", consumer_timeout_ms=3000
+    )
+    try:
+        values = [record.value for record in consumer]
+    finally:
+        consumer.close()
+    assert len(values) == 2 and not any(secret in value for value in values)
+    with psycopg.connect(postgres_dsn) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        for table in tables:
+            dump = conn.execute(f"SELECT t::text FROM {table} AS t").fetchall()
+            assert not any(secret.decode() in row[0] for row in dump), table
+    assert secret.decode() not in caplog.text
