@@ -25,6 +25,10 @@ from api.problems import Problem
 from commands.access import digest_of, name_in
 from domain.access import ROLES
 
+#: Every read model: analysts and auditors see them all (analysts with personal fields masked).
+READ_MODELS = frozenset(
+    {"contacts:read", "accounts:read", "deals:read", "pipelines:read", "cases:read", "campaigns:read"}
+)
 #: What each role may do, and nothing else.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "sales": frozenset(
@@ -44,30 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "marketing": frozenset(
         {"contacts:read", "contacts:write", "interactions:write", "campaigns:read", "campaigns:write"}
     ),
-    "analyst": frozenset(
-        {
-            "analytics:read",
-            "contacts:read",
-            "accounts:read",
-            "deals:read",
-            "pipelines:read",
-            "cases:read",
-            "campaigns:read",
-        }
-    ),
-    "auditor": frozenset(
-        {
-            "contacts:read",
-            "accounts:read",
-            "deals:read",
-            "pipelines:read",
-            "cases:read",
-            "campaigns:read",
-            "analytics:read",
-            "audit:read",
-            "audit:export",
-        }
-    ),
+    "analyst": READ_MODELS | {"analytics:read"},
+    "auditor": READ_MODELS | {"analytics:read", "audit:read", "audit:export"},
     "service": frozenset({"subscriptions:manage", "events:read"}),
     "admin": frozenset({"contacts:erase", "contacts:merge", "keys:manage"}),
 }
