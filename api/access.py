@@ -71,10 +71,11 @@ class Principal:
     def may(self, permission: str) -> bool:
         return self.open or any(permission in PERMISSIONS[role] for role in self.roles)
 
-    @property
-    def masked(self) -> bool:
-        """Personal fields are masked for this caller: every role it has is a masked one."""
-        return not self.open and self.roles <= MASKED_ROLES
+    def masked_for(self, permission: str) -> bool:
+        """Personal fields are masked when only a masked role grants the permission in use
+        (an analyst who is also admin still reads contacts as an analyst)."""
+        unmasked = self.roles - MASKED_ROLES
+        return not self.open and not any(permission in PERMISSIONS[role] for role in unmasked)
 
 
 class FailedLogins:
@@ -99,6 +100,9 @@ class FailedLogins:
         failures = self._failures[client]
         while failures and failures[0] < time.monotonic() - self._window:
             failures.popleft()
+        if not failures:  # forget addresses that stopped failing: memory stays bounded
+            del self._failures[client]
+            failures = self._failures[client]
         return failures
 
 
@@ -157,10 +161,11 @@ def permit(permission: str) -> DependsParam:
     if permission not in ALL_PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    def check(caller: PrincipalDep) -> Principal:
+    def check(request: Request, caller: PrincipalDep) -> Principal:
         if not caller.may(permission):
             roles = ", ".join(sorted(caller.roles)) or "none"
             raise Problem(403, "forbidden", f"{caller.name} (roles: {roles}) may not {permission}")
+        request.state.masked = caller.masked_for(permission)
         return caller
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the route table's test

@@ -182,6 +182,13 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
             "SQLITE_DBNAME": str(parsed.path),
             "APPLICATION_RECORDER_TOPIC": "commands.recorders:SQLiteCommandRecorder",
         }
+    if parsed.query:
+        # eventsourcing builds its connections from the parts above only: a parameter such as
+        # sslmode would be dropped without a word. libpq reads them from the environment.
+        raise ValueError(
+            "the event store URL takes no ?parameters; set them as libpq environment variables "
+            "instead (PGSSLMODE=verify-full, PGSSLROOTCERT=…)"
+        )
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_HOST": parsed.host,

@@ -25,6 +25,8 @@ class DatabaseUrl:
     user: str = ""
     password: str = ""
     dbname: str = "crm"
+    #: PostgreSQL: connection parameters after ``?`` (``sslmode=verify-full``), as given.
+    query: str = ""
 
     def __repr__(self) -> str:  # never the password
         if self.kind == "sqlite":
@@ -48,5 +50,6 @@ def parse(url: str, what: str = "database URL") -> DatabaseUrl:
             user=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             dbname=parts.path.lstrip("/") or "crm",
+            query=parts.query,
         )
     raise ValueError(f"{what} must start with sqlite:// or postgresql://, got {parts.scheme or 'no scheme'}")

@@ -19,6 +19,12 @@ _OUTAGES: tuple[type[BaseException], ...] = (
     es.InterfaceError,
     psycopg.OperationalError,  # includes the pool's timeout and a server shutting down
     psycopg.InterfaceError,
+    # The database refuses every write, not one record's: a failover left it read-only, a
+    # grant or a table is missing. Waiting for the operator is right; blaming records is not.
+    psycopg.errors.ReadOnlySqlTransaction,
+    psycopg.errors.InsufficientPrivilege,
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.InvalidSchemaName,
     duckdb.IOException,  # the file is held by another process, or the disk is full
     kafka_errors.KafkaConnectionError,
     kafka_errors.KafkaTimeoutError,
@@ -34,14 +40,25 @@ _SQLITE_WAITS = ("locked", "busy", "unable to open", "disk i/o")
 
 
 def is_outage(error: BaseException) -> bool:
-    """True when ``error`` says a server or file was unreachable, not that the data was bad."""
-    if isinstance(error, _OUTAGES):
+    """True when ``error`` says a server or file was unreachable, not that the data was bad.
+    eventsourcing wraps the driver's errors: the cause is checked too."""
+    if isinstance(error, _OUTAGES) or isinstance(error.__cause__, _OUTAGES):
         return True
     if isinstance(error, kafka_errors.KafkaError):
         return bool(getattr(error, "retriable", False))
     if isinstance(error, sqlite3.OperationalError):
         return any(wait in str(error).lower() for wait in _SQLITE_WAITS)
     return False
+
+
+#: What a broker answers about one record that no retry can change: the relay dead-letters
+#: that record. Any other refusal (authorization, say) stops the relay until it is mended.
+REFUSALS: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidRecordError,
+    kafka_errors.CorruptRecordError,
+)
 
 
 class Backoff:

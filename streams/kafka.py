@@ -17,7 +17,7 @@ from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 
 from streams.envelope import CONTENT_TYPE, Envelope
-from streams.faults import is_outage
+from streams.faults import REFUSALS
 from streams.records import Channel, Record
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class KafkaPublisher:
                     self._topic_for(e.aggregate_type), key=e.subject.encode(), value=e.to_json(), headers=headers
                 )
             except Exception as exc:  # refused before sending: too large for the client's limit
-                if is_outage(exc) or self._closing:
+                if not isinstance(exc, REFUSALS) or self._closing:
                     raise
                 refused.append((e, exc))
                 continue
@@ -167,8 +167,11 @@ class KafkaPublisher:
             try:
                 future.get(timeout=self._timeout)
             except Exception as exc:
-                if is_outage(exc) or self._closing:
-                    raise  # a record abandoned by close() was not refused: publish it again later
+                # Only a refusal of this one record is set aside; anything else (an outage, a
+                # record abandoned by close(), a missing authorization) is raised and the
+                # batch is published again later.
+                if not isinstance(exc, REFUSALS) or self._closing:
+                    raise
                 refused.append((e, exc))
         return refused
 

@@ -44,3 +44,9 @@ def test_a_password_never_shows():
     assert "secret" not in str(refused.value) and "event store URL" in str(refused.value)
     with pytest.raises(ValueError, match="names no file"):
         parse("sqlite://")
+
+
+def test_the_event_store_refuses_url_parameters_it_would_silently_drop():
+    assert parse("postgresql://u@h/db?sslmode=verify-full").query == "sslmode=verify-full"
+    with pytest.raises(ValueError, match="PGSSLMODE"):
+        persistence_env("postgresql://u:p@h/db?sslmode=verify-full")
