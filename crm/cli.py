@@ -48,7 +48,7 @@ def _container(settings: Settings | None = None) -> Iterator[Container]:
 
 #: Seconds a process may take to stop after SIGTERM or SIGINT before it exits regardless.
 #: Exiting then is safe: every position is stored with what it covers.
-STOP_GRACE = 10.0
+STOP_GRACE = 8.0
 
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -82,7 +82,7 @@ def _stop_on_signals(grace: float = STOP_GRACE) -> threading.Event:
     def on_signal(*_: object) -> None:
         if not stop.is_set():
             stop.set()
-            watchdog = threading.Timer(grace + 5.0, os._exit, (0,))
+            watchdog = threading.Timer(grace + 4.0, os._exit, (0,))
             watchdog.daemon = True
             watchdog.start()
 

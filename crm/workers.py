@@ -84,7 +84,7 @@ class Workers:
             log.warning("still busy after %.0fs, abandoned: %s", timeout, ", ".join(stuck))
         return not stuck
 
-    def run_until_stopped(self, stop: threading.Event, grace: float = 10.0) -> None:
+    def run_until_stopped(self, stop: threading.Event, grace: float = 8.0) -> None:
         """Starts the workers and blocks until ``stop`` is set (a signal), then stops them
         within ``grace`` seconds."""
         self.start()

@@ -91,7 +91,7 @@ SEED = int(os.environ.get("CRM_CRASH_SEED") or random.SystemRandom().randrange(2
 KILLS = 24
 #: SIGKILLs of `crm serve` in the embedded run.
 SERVE_KILLS = 5
-#: How long a process may take to stop after SIGTERM (its watchdog ends it after 15 s).
+#: How long a process may take to stop after SIGTERM (its watchdog ends it after 12 s).
 STOP_LIMIT = 20.0
 #: How long the pipeline may take to hold everything once the last crash is over.
 CATCH_UP_LIMIT = 90.0

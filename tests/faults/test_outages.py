@@ -46,7 +46,7 @@ from tests.faults.processes import (
 from tests.faults.servers import Outage, PrivateKafka, PrivatePostgres, free_port
 
 META = Meta(actor="faults", correlation_id="outage", causation_id="outage")
-#: How long a process may take to stop after SIGTERM (its watchdog ends it after 15 s).
+#: How long a process may take to stop after SIGTERM (its watchdog ends it after 12 s).
 STOP_LIMIT = 15.0
 #: No request may take longer (the group commit's own deadline is 30 s).
 REQUEST_DEADLINE = 35.0

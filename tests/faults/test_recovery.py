@@ -27,7 +27,7 @@ from tests.faults.servers import PrivateKafka
 META = Meta(actor="faults", correlation_id="recovery", causation_id="recovery")
 #: The issue's bar for a contact to become readable after the projector was SIGKILLed.
 READABLE_AFTER_KILL = 5.0
-#: The issue's bar for a process to exit after SIGTERM (its watchdog ends it after 15 s).
+#: The issue's bar for a process to exit after SIGTERM (its watchdog ends it after 12 s).
 STOP_LIMIT = 20.0
 
 
