@@ -15,7 +15,7 @@ test: venv lint services-up
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy domain commands streams projections automations replay migrations dsn api crm
+	$(VENV)/bin/mypy domain commands streams projections automations replay migrations dsn webhooks api crm
 
 test-unit: venv
 	$(PY) -m pytest tests/unit

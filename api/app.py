@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from api import (
     cases,
     contacts,
     deals,
+    events,
     health,
     integrity,
     limits,
@@ -23,6 +25,7 @@ from api import (
     params,
     pipelines,
     problems,
+    subscriptions,
 )
 from api.access import FailedLogins
 from api.deps import Services
@@ -51,6 +54,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    #: Set when the server is told to stop: open event streams end so that it can.
+    app.state.stopping = threading.Event()
     app.state.failed_logins = FailedLogins()
     problems.install(app)
     limits.install(app)
@@ -58,6 +63,18 @@ def create_app(
     masking.install(app)
     accesslog.install(app)
     health.install(app, health.StoreGate())
-    for module in (contacts, accounts, pipelines, deals, cases, campaigns, audit, integrity, analytics):
+    for module in (
+        contacts,
+        accounts,
+        pipelines,
+        deals,
+        cases,
+        campaigns,
+        audit,
+        integrity,
+        analytics,
+        events,
+        subscriptions,
+    ):
         app.include_router(module.router)
     return app

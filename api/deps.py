@@ -23,6 +23,9 @@ from projections.oltp.queries import ContactQueries
 from replay.access_trail import AccessTrail
 from replay.audit import Audit
 from replay.verify import Verdict
+from streams.feed import Feed
+from webhooks.deliveries import Deliveries
+from webhooks.subscriptions import Subscriptions
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
@@ -65,6 +68,17 @@ class Services(Protocol):
         ...
 
     def verify(self, kafka: bool = False) -> Verdict: ...
+
+    @property
+    def subscriptions(self) -> Subscriptions: ...
+
+    @property
+    def deliveries(self) -> Deliveries: ...
+
+    @property
+    def feed(self) -> Feed:
+        """The event store as subscribers read it (the pull feed and the live stream)."""
+        ...
 
     @property
     def key_ring(self) -> KeyRing: ...

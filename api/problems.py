@@ -27,6 +27,7 @@ _TITLES = {
     401: "Unauthorized",
     404: "Not found",
     405: "Method not allowed",
+    406: "Not acceptable",
     409: "Conflict",
     413: "Content too large",
     422: "Invalid request",

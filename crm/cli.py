@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
+from types import FrameType
 from typing import TypeVar
 from uuid import UUID, uuid4
 
@@ -132,7 +133,8 @@ def main(log_level: str) -> None:
 )
 def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and, unless --api-only, the relay (with Kafka),
-    every projector, the automations and the SLA watcher in the same process.
+    every projector, the automations, the SLA watcher and the webhook dispatcher in the
+    same process.
 
     Once an API key exists (crm keys create, or CRM_API_KEYS), every /v1 route needs one.
     With none, the API is open: it then serves on loopback only, and refuses to start over
@@ -155,14 +157,23 @@ def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
             workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
             interval = container.settings.sla_watch_interval
             workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
+            workers.add("webhooks", container.dispatcher, lambda dispatcher, stop: dispatcher.run(stop))
         app = create_app(container, on_start=workers.start, on_stop=workers.stop)
-        uvicorn.run(
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+                app.state.stopping.set()  # open event streams end, so the server can stop
+                super().handle_exit(sig, frame)
+
+        config = uvicorn.Config(
             app,
             host=host,
             port=port,
             log_level="info",
             access_log=False,  # it prints query strings (?email=…); api/accesslog.py logs paths only
+            timeout_graceful_shutdown=int(STOP_GRACE),
         )
+        Server(config).run()
 
 
 @main.command()
@@ -213,6 +224,23 @@ def relay(until_idle: bool) -> None:
             click.echo(f"published {total} events; relay position {worker.position}")
         else:
             _supervised("relay", container.relay, lambda relay, stop: relay.run(stop))
+
+
+@main.command()
+@click.option("--until-idle", is_flag=True, help="Stop once nothing is due (retries waiting for later stay queued).")
+def deliver(until_idle: bool) -> None:
+    """Deliver webhooks: post every event to each subscription that wants it, signed,
+    in order per subject, retrying failures on the schedule CRM_WEBHOOK_RETRY_DELAYS.
+
+    Any number of these processes (and crm serve) share the work safely; a process that
+    dies loses nothing, and its deliveries are sent again when it or another takes over."""
+    with _container() as container:
+        if until_idle:
+            dispatcher = container.dispatcher()
+            dispatcher.run_until_idle()
+            click.echo(f"made {dispatcher.sent} delivery attempts")
+        else:
+            _supervised("webhooks", container.dispatcher, lambda dispatcher, stop: dispatcher.run(stop))
 
 
 @main.command()

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.scoring import DEFAULT_POINTS, ScoringRules
 from domain.sla import SlaPolicy
 from streams.kafka import KafkaClients, Option
+from webhooks.retries import DEFAULT_DELAYS
 
 #: Standard Kafka client settings that pass through to every Kafka client as
 #: ``CRM_KAFKA_<NAME>`` (e.g. ``CRM_KAFKA_SECURITY_PROTOCOL=SASL_SSL``): each is the field
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
     )
     reopen_window_hours: float = Field(168, ge=0, description="how long a resolved case may be reopened")
     sla_watch_interval: float = Field(15, gt=0, description="seconds between SLA deadline checks")
+    webhook_retry_delays: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_DELAYS),
+        description="seconds before each retry of a failed webhook delivery, as a JSON list; then it is given up",
+    )
+    webhook_timeout: float = Field(10, gt=0, le=60, description="seconds a receiver has to answer a webhook")
+    webhook_disable_after: float = Field(
+        5 * 86400, gt=0, description="seconds without one successful delivery before a subscription is disabled"
+    )
+    webhook_concurrency: int = Field(64, ge=1, le=1024, description="webhook requests in flight per dispatcher")
+    webhook_keep_days: float = Field(30, gt=0, description="days the delivery log keeps delivered deliveries")
     api_keys: dict[str, SecretStr] = Field(
         default_factory=dict, description='{"principal": "key"}; empty = X-Actor names the actor'
     )
@@ -92,6 +103,13 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_rules(cls, value: dict[str, int]) -> dict[str, int]:
         ScoringRules(value)  # raises on unknown interaction types
+        return value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _valid_delays(cls, value: list[float]) -> list[float]:
+        if len(value) > 100 or any(not 0 <= d <= 7 * 86400 for d in value):
+            raise ValueError("at most 100 delays, each between 0 and 604800 seconds")
         return value
 
     @field_validator("sla_hours")

@@ -46,11 +46,16 @@ from replay.verify import Excused, Verdict, kafka_links, store_links
 from replay.verify import verify as verify_chains
 from streams import kafka, topics
 from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters, read_topic
+from streams.feed import Feed
 from streams.kafka import KafkaClients
 from streams.log import NotificationLogSource
 from streams.opening import OpenedSource
 from streams.records import Source
 from streams.relay import RELAY_NAME, Relay
+from webhooks.deliveries import Deliveries
+from webhooks.dispatcher import Dispatcher
+from webhooks.sender import Sender
+from webhooks.subscriptions import Subscriptions
 
 PROJECTIONS = ("oltp", "olap")
 
@@ -176,6 +181,11 @@ class Container:
     # -- streams -----------------------------------------------------------------------
 
     @cached_property
+    def feed(self) -> Feed:
+        """The event store read as subscribers get it: CloudEvents from any position."""
+        return Feed(self.store)
+
+    @cached_property
     def _instance_slots(self) -> InstanceSlots:
         slots = InstanceSlots(self.settings.data_dir / "instances", self.settings.instance_id)
         return self._closing("the instance slots", slots)
@@ -270,6 +280,37 @@ class Container:
             verdict.findings += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.findings]
             verdict.notes += [replace(f, detail=f"on Kafka: {f.detail}") for f in on_kafka.notes]
         return verdict
+
+    # -- webhooks ----------------------------------------------------------------------
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        """Webhook subscriptions, in the event store's database (tables made on first use)."""
+        return Subscriptions(self.store_database)
+
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        """The webhook delivery queue and log, shared by every dispatcher."""
+        s = self.settings
+        return Deliveries(self.store_database, s.webhook_retry_delays, s.webhook_disable_after)
+
+    def dispatcher(self) -> Dispatcher:
+        """A webhook dispatcher; any number may run, in any processes."""
+        s = self.settings
+        dispatcher = Dispatcher(
+            self.store,
+            self.subscriptions,
+            self.deliveries,
+            Sender(s.webhook_timeout, s.webhook_concurrency),
+            self.instance_id(f"{s.kafka_topic_prefix}.webhooks"),
+            # Long enough for a request's timeout and the recording of its answer.
+            lease_seconds=2 * s.webhook_timeout + 5,
+            concurrency=s.webhook_concurrency,
+            per_subscription=max(1, s.webhook_concurrency // 2),
+            keep_seconds=s.webhook_keep_days * 86400,
+        )
+        self.store.on_saved(dispatcher.wake)
+        return dispatcher
 
     # -- access ------------------------------------------------------------------------
 

@@ -121,6 +121,11 @@ class Envelope:
             raise InvalidEnvelope(str(exc)) from exc
 
 
+def event_id(subject: str, version: int) -> str:
+    """The CloudEvent id of an aggregate's event: the same every time it is published."""
+    return str(uuid5(_EVENT_ID_NAMESPACE, f"{subject}:{version}"))
+
+
 def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = None) -> Envelope:
     """Wraps a stored domain event (with its notification id as ``position`` and, as
     recorded, its hash ``chain``)."""
@@ -129,7 +134,7 @@ def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = 
     subject = str(event.originator_id)
     meta = event.meta
     return Envelope(
-        id=str(uuid5(_EVENT_ID_NAMESPACE, f"{subject}:{event.originator_version}")),
+        id=event_id(subject, event.originator_version),
         source=f"/eventcrm/{aggregate_type}",
         type=event_type,
         subject=subject,

@@ -1,0 +1,435 @@
+"""The delivery queue: which event goes to which subscription next, who is sending it, and
+what became of every attempt. Shared by every dispatcher process through the event
+store's database (see ``webhooks.tables`` for the states a delivery goes through).
+
+Sharing is safe because:
+
+- a dispatcher *claims* deliveries by writing a lease (its name and a time) on them, in one
+  statement that skips rows another holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
+  has one writer at a time), and records an outcome only where its lease still stands;
+- only ``ready`` deliveries are claimed and a subject has at most one, so no two
+  dispatchers ever send two events of one subject at the same time, and a later event is
+  never sent before an earlier one was delivered or given up;
+- adding deliveries (``fan_out``) and finishing them both lock the subscription's row
+  first, so a delivery queued behind one being finished is always promoted.
+
+A crash loses nothing: the subscription's position moves in the transaction that adds
+its deliveries, and a claimed delivery whose dispatcher died is claimed again when its
+lease runs out (at once by the same instance when it restarts: ``release``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streams.envelope import event_id
+from webhooks.retries import next_delay
+from webhooks.subscriptions import Subscription, iso_time, not_found
+from webhooks.tables import ATTEMPTS, DELIVERIES, SUBSCRIPTIONS, ensure
+
+#: The delivery log's filters, and the states each shows.
+STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+    "pending": ("ready", "queued"),
+    "failing": ("ready",),
+    "delivered": ("delivered",),
+    "dead": ("dead",),
+}
+#: Subjects per statement when a list of them is spelled out (SQLite's limit is far above).
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a dispatcher holds the lease of."""
+
+    subscription_id: str
+    position: int
+    subject: str
+    event_id: str
+    tries: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt got: an HTTP status, or no answer (``status`` None) and why."""
+
+    claimed: Claimed
+    status: int | None
+    latency_ms: float
+    error: str | None = None
+    at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+class Deliveries:
+    def __init__(self, db: Any, delays: Sequence[float], disable_after: float) -> None:
+        """``delays``: the retry schedule (``webhooks.retries``); ``disable_after``: seconds
+        without any successful delivery after which a failing subscription is disabled."""
+        self.db = db
+        self.delays = tuple(delays)
+        self.disable_after = disable_after
+        ensure(db)
+
+    # -- adding ------------------------------------------------------------------------
+
+    def fan_out(self, subscription: Subscription, notifications: Sequence[Any], next_cursor: int) -> int:
+        """Adds a delivery for each notification and moves the subscription's position to
+        ``next_cursor``, unless another dispatcher moved it since ``subscription`` was read
+        (or it was paused): then nothing, and it answers 0."""
+        now = time.time()
+        ph = self.db.ph
+        with self.db.reading() as conn, self.db.transaction(conn):
+            self._lock(conn, [subscription.id])
+            row = conn.execute(
+                f"SELECT cursor, status FROM {SUBSCRIPTIONS} WHERE id = {ph}", (subscription.id,)
+            ).fetchone()
+            if row is None or int(row[0]) != subscription.cursor or row[1] != "active":
+                return 0
+            rows = [
+                (
+                    subscription.id,
+                    n.id,
+                    str(n.originator_id),
+                    n.topic,
+                    event_id(str(n.originator_id), n.originator_version),
+                    now,
+                    now,
+                )
+                for n in notifications
+            ]
+            self.db.executemany(
+                conn,
+                f"INSERT INTO {DELIVERIES} (subscription_id, position, subject, event_type, event_id, state, due, "
+                f"created_at) VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, 'queued', {ph}, {ph}) "
+                "ON CONFLICT (subscription_id, position) DO NOTHING",
+                rows,
+            )
+            self._promote(conn, subscription.id, {r[2] for r in rows}, now)
+            conn.execute(f"UPDATE {SUBSCRIPTIONS} SET cursor = {ph} WHERE id = {ph}", (next_cursor, subscription.id))
+        return len(rows)
+
+    # -- sending -----------------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int, lease_seconds: float, skip: Collection[str] = ()) -> list[Claimed]:
+        """Takes the lease of up to ``limit`` due deliveries of active subscriptions (but
+        those in ``skip``), oldest due first."""
+        if limit <= 0:
+            return []
+        now = time.time()
+        ph = self.db.ph
+        params: list[Any] = [now + lease_seconds, owner, now, now]
+        excluded = ""
+        if skip:
+            excluded = f" AND d.subscription_id NOT IN ({', '.join([ph] * len(skip))})"
+            params += list(skip)
+        params.append(limit)
+        due = (
+            f"SELECT {{picked}} FROM {DELIVERIES} d JOIN {SUBSCRIPTIONS} s ON s.id = d.subscription_id "
+            f"WHERE d.state = 'ready' AND d.due <= {ph} AND (d.lease IS NULL OR d.lease < {ph}) "
+            f"AND s.status = 'active'{excluded} ORDER BY d.due LIMIT {ph}"
+        )
+        returning = "subscription_id, position, subject, event_id, tries, attempts"
+        with self.db.reading() as conn, self.db.transaction(conn):
+            if self.db.kind == "sqlite":
+                rows = conn.execute(
+                    f"UPDATE {DELIVERIES} SET lease = ?, lease_owner = ? "
+                    f"WHERE rowid IN ({due.format(picked='d.rowid')}) RETURNING {returning}",
+                    params,
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"UPDATE {DELIVERIES} AS t SET lease = %s, lease_owner = %s "
+                    f"FROM ({due.format(picked='d.subscription_id, d.position')} FOR UPDATE OF d SKIP LOCKED) AS c "
+                    "WHERE t.subscription_id = c.subscription_id AND t.position = c.position "
+                    f"RETURNING {', '.join('t.' + c.strip() for c in returning.split(','))}",
+                    params,
+                ).fetchall()
+        return sorted((Claimed(r[0], int(r[1]), r[2], r[3], r[4], r[5]) for r in rows), key=lambda c: c.position)
+
+    def record(self, owner: str, outcomes: Sequence[Outcome]) -> None:
+        """Writes what the attempts got, in one transaction: delivered, tried again later
+        (the schedule's next delay), or given up; 410 Gone disables the subscription, and so
+        does failing without a single success for ``disable_after`` seconds. An outcome whose
+        lease was lost (it ran out and another dispatcher took the delivery) changes nothing
+        but the attempt log."""
+        if not outcomes:
+            return
+        now = time.time()
+        ph = self.db.ph
+        sender = owner.split("/")[0]
+        delivered, retried, dead, gone = [], [], [], []
+        attempts = []
+        finished: dict[str, set[str]] = {}
+        for o in outcomes:
+            c = o.claimed
+            key = (c.subscription_id, c.position, owner)
+            attempts.append(
+                (c.subscription_id, c.position, c.attempts + 1, o.at or now, o.status, o.latency_ms, o.error, sender)
+            )
+            if o.ok:
+                delivered.append((o.status, now, *key))
+                finished.setdefault(c.subscription_id, set()).add(c.subject)
+            elif o.gone:
+                gone.append((o.status, o.error, now, *key))
+            else:
+                delay = next_delay(self.delays, c.tries + 1)
+                if delay is None:
+                    dead.append((o.status, o.error, now, *key))
+                    finished.setdefault(c.subscription_id, set()).add(c.subject)
+                else:
+                    retried.append((o.status, o.error, now + delay, *key))
+        mine = f"subscription_id = {ph} AND position = {ph} AND lease_owner = {ph} AND state = 'ready'"
+        cleared = "lease = NULL, lease_owner = NULL, attempts = attempts + 1"
+        sub_ids = sorted({o.claimed.subscription_id for o in outcomes})
+        with self.db.reading() as conn, self.db.transaction(conn):
+            self._lock(conn, sub_ids)
+            ex = self.db.executemany
+            ex(
+                conn,
+                f"UPDATE {DELIVERIES} SET state = 'delivered', {cleared}, last_status = {ph}, last_error = NULL, "
+                f"finished_at = {ph} WHERE {mine}",
+                delivered,
+            )
+            ex(
+                conn,
+                f"UPDATE {DELIVERIES} SET state = 'dead', {cleared}, tries = tries + 1, last_status = {ph}, "
+                f"last_error = {ph}, finished_at = {ph} WHERE {mine}",
+                dead,
+            )
+            ex(
+                conn,
+                f"UPDATE {DELIVERIES} SET {cleared}, tries = tries + 1, last_status = {ph}, last_error = {ph}, "
+                f"due = {ph} WHERE {mine}",
+                retried,
+            )
+            ex(
+                conn,
+                f"UPDATE {DELIVERIES} SET {cleared}, last_status = {ph}, last_error = {ph}, due = {ph} WHERE {mine}",
+                gone,
+            )
+            ex(
+                conn,
+                f"INSERT INTO {ATTEMPTS} "
+                "(subscription_id, position, attempt, at, status, latency_ms, error, dispatcher) "
+                f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph}, {ph}) ON CONFLICT DO NOTHING",
+                attempts,
+            )
+            for sub_id, subjects in finished.items():
+                self._promote(conn, sub_id, subjects, now)
+            self._judge(conn, outcomes, now)
+
+    def _judge(self, conn: Any, outcomes: Sequence[Outcome], now: float) -> None:
+        """Keeps each subscription's ``failing_since`` and disables those it must."""
+        ph = self.db.ph
+        succeeded = {o.claimed.subscription_id for o in outcomes if o.ok}
+        failed = {o.claimed.subscription_id for o in outcomes if not o.ok} - succeeded
+        ex = self.db.executemany
+        ex(
+            conn,
+            f"UPDATE {SUBSCRIPTIONS} SET failing_since = NULL WHERE id = {ph} AND failing_since IS NOT NULL",
+            [(s,) for s in succeeded],
+        )
+        ex(
+            conn,
+            f"UPDATE {SUBSCRIPTIONS} SET failing_since = {ph} WHERE id = {ph} AND failing_since IS NULL",
+            [(now, s) for s in failed],
+        )
+        days = self.disable_after / 86400
+        reason = f"no delivery succeeded for {days:g} days"
+        ex(
+            conn,
+            f"UPDATE {SUBSCRIPTIONS} SET status = 'disabled', reason = {ph}, updated_at = {ph} "
+            f"WHERE id = {ph} AND status = 'active' AND failing_since < {ph}",
+            [(reason, now, s, now - self.disable_after) for s in failed],
+        )
+        when = iso_time(now)
+        ex(
+            conn,
+            f"UPDATE {SUBSCRIPTIONS} SET status = 'disabled', reason = {ph}, updated_at = {ph} WHERE id = {ph}",
+            [
+                (f"the endpoint answered 410 Gone at {when}", now, s)
+                for s in {o.claimed.subscription_id for o in outcomes if o.gone}
+            ],
+        )
+
+    def release(self, owner_prefix: str) -> int:
+        """Gives back the leases of an earlier life of this dispatcher (its instance name
+        is ``owner_prefix``; no live process holds it), so they are sent again at once."""
+        ph = self.db.ph
+        with self.db.reading() as conn, self.db.transaction(conn):
+            return int(
+                conn.execute(
+                    f"UPDATE {DELIVERIES} SET lease = NULL, lease_owner = NULL "
+                    f"WHERE lease_owner LIKE {ph} AND state = 'ready'",
+                    (owner_prefix.replace("%", "_") + "%",),
+                ).rowcount
+            )
+
+    # -- replaying ---------------------------------------------------------------------
+
+    def replay_from(self, subscription_id: str, position: int) -> int:
+        """Sends again every event of the subscription from ``position`` on (those already
+        delivered or given up, and any the subscription was created after); answers how
+        many were queued again. Order per subject holds from there on."""
+        now = time.time()
+        ph = self.db.ph
+        with self.db.reading() as conn, self.db.transaction(conn):
+            self._exists(conn, subscription_id)
+            count = conn.execute(
+                f"UPDATE {DELIVERIES} SET state = 'queued', tries = 0, lease = NULL, lease_owner = NULL, "
+                f"finished_at = NULL WHERE subscription_id = {ph} AND position >= {ph} "
+                "AND state IN ('delivered', 'dead')",
+                (subscription_id, position),
+            ).rowcount
+            conn.execute(
+                f"UPDATE {SUBSCRIPTIONS} SET cursor = {ph} WHERE id = {ph} AND cursor > {ph}",
+                (position - 1, subscription_id, position - 1),
+            )
+            self._promote(conn, subscription_id, None, now)
+        return int(count)
+
+    def replay_dead(self, subscription_id: str) -> int:
+        """Sends the given-up deliveries again, with a fresh retry schedule; answers how many."""
+        now = time.time()
+        ph = self.db.ph
+        with self.db.reading() as conn, self.db.transaction(conn):
+            self._exists(conn, subscription_id)
+            count = conn.execute(
+                f"UPDATE {DELIVERIES} SET state = 'queued', tries = 0, finished_at = NULL "
+                f"WHERE subscription_id = {ph} AND state = 'dead'",
+                (subscription_id,),
+            ).rowcount
+            self._promote(conn, subscription_id, None, now)
+        return int(count)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def log(self, subscription_id: str, status: str | None, after: int, limit: int) -> list[dict[str, Any]]:
+        """The deliveries after ``after`` in position order, each with its attempts."""
+        ph = self.db.ph
+        states = STATUS_FILTERS[status] if status else ()
+        where = f"subscription_id = {ph} AND position > {ph}"
+        params: list[Any] = [subscription_id, after]
+        if states:
+            where += f" AND state IN ({', '.join([ph] * len(states))})"
+            params += states
+        if status == "failing":
+            where += " AND tries > 0"
+        with self.db.reading() as conn:
+            self._exists(conn, subscription_id)
+            rows = conn.execute(
+                f"SELECT position, subject, event_type, event_id, state, attempts, due, lease, created_at, finished_at "
+                f"FROM {DELIVERIES} WHERE {where} ORDER BY position LIMIT {ph}",
+                (*params, limit),
+            ).fetchall()
+            tried: dict[int, list[dict[str, Any]]] = {}
+            if rows:
+                for position, attempt, at, code, latency, error, sender in conn.execute(
+                    f"SELECT position, attempt, at, status, latency_ms, error, dispatcher FROM {ATTEMPTS} "
+                    f"WHERE subscription_id = {ph} AND position BETWEEN {ph} AND {ph} ORDER BY position, attempt",
+                    (subscription_id, rows[0][0], rows[-1][0]),
+                ):
+                    tried.setdefault(int(position), []).append(
+                        {
+                            "attempt": attempt,
+                            "at": iso_time(at),
+                            "status_code": code,
+                            "latency_ms": round(latency, 1),
+                            "error": error,
+                            "dispatcher": sender,
+                        }
+                    )
+        return [_entry(row, tried.get(int(row[0]), [])) for row in rows]
+
+    def counts(self, subscription_id: str) -> dict[str, int]:
+        """Deliveries per state: ``pending`` (waiting or being retried), ``delivered``, ``dead``."""
+        with self.db.reading() as conn:
+            rows = conn.execute(
+                f"SELECT state, COUNT(*) FROM {DELIVERIES} WHERE subscription_id = {self.db.ph} GROUP BY state",
+                (subscription_id,),
+            ).fetchall()
+        found = dict(rows)
+        return {
+            "pending": int(found.get("ready", 0)) + int(found.get("queued", 0)),
+            "delivered": int(found.get("delivered", 0)),
+            "dead": int(found.get("dead", 0)),
+        }
+
+    def purge(self, finished_before: float) -> int:
+        """Forgets deliveries delivered before then, and their attempts (``replay`` can send
+        any event again from its position, so nothing is lost); answers how many."""
+        ph = self.db.ph
+        old = f"SELECT subscription_id, position FROM {DELIVERIES} WHERE state = 'delivered' AND finished_at < {ph}"
+        with self.db.reading() as conn, self.db.transaction(conn):
+            conn.execute(f"DELETE FROM {ATTEMPTS} WHERE (subscription_id, position) IN ({old})", (finished_before,))
+            return int(
+                conn.execute(
+                    f"DELETE FROM {DELIVERIES} WHERE state = 'delivered' AND finished_at < {ph}", (finished_before,)
+                ).rowcount
+            )
+
+    # -- the rules that keep order -----------------------------------------------------
+
+    def _lock(self, conn: Any, subscription_ids: Sequence[str]) -> None:
+        """Serializes adding and finishing deliveries of the same subscriptions (SQLite's
+        transactions are already one at a time)."""
+        if self.db.kind == "postgresql" and subscription_ids:
+            conn.execute(
+                f"SELECT id FROM {SUBSCRIPTIONS} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (list(subscription_ids),)
+            ).fetchall()
+
+    def _exists(self, conn: Any, subscription_id: str) -> None:
+        if (
+            conn.execute(f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE id = {self.db.ph}", (subscription_id,)).fetchone()
+            is None
+        ):
+            raise not_found(subscription_id)
+
+    def _promote(self, conn: Any, subscription_id: str, subjects: Iterable[str] | None, now: float) -> None:
+        """Makes the first queued delivery of each subject ready, where none is."""
+        ph = self.db.ph
+        head = (
+            f"UPDATE {DELIVERIES} SET state = 'ready', due = {ph} "
+            f"WHERE subscription_id = {ph} AND state = 'queued' "
+            f"AND position = (SELECT MIN(q.position) FROM {DELIVERIES} q WHERE q.subscription_id = {ph} "
+            f"AND q.subject = {DELIVERIES}.subject AND q.state = 'queued') "
+            f"AND NOT EXISTS (SELECT 1 FROM {DELIVERIES} r WHERE r.subscription_id = {ph} "
+            f"AND r.subject = {DELIVERIES}.subject AND r.state = 'ready')"
+        )
+        params = (now, subscription_id, subscription_id, subscription_id)
+        if subjects is None:
+            conn.execute(head, params)
+            return
+        listed = sorted(subjects)
+        for start in range(0, len(listed), _CHUNK):
+            chunk = listed[start : start + _CHUNK]
+            conn.execute(f"{head} AND subject IN ({', '.join([ph] * len(chunk))})", (*params, *chunk))
+
+
+def _entry(row: Sequence[Any], attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    position, subject, event_type, ev_id, state, count, due, lease, created, finished = row
+    return {
+        "position": int(position),
+        "event_id": ev_id,
+        "type": event_type,
+        "subject": subject,
+        "status": "pending" if state in ("ready", "queued") else state,
+        "waiting_for_earlier": state == "queued",
+        "sending": bool(lease and lease > time.time()),
+        "attempts": attempts,
+        "attempt_count": int(count),
+        "next_attempt_at": iso_time(due) if state == "ready" else None,
+        "created_at": iso_time(created),
+        "finished_at": iso_time(finished),
+    }

@@ -1,0 +1,225 @@
+"""The dispatcher: follows the event store for every active subscription, as the relay
+does for Kafka, and posts each event to each subscriber that wants it.
+
+One thread does the bookkeeping (adding deliveries, claiming due ones, recording what
+they got) and a pool of threads does the HTTP requests, so a slow receiver holds only the
+threads of its own requests: the other subscriptions go on (each may have at most
+``per_subscription`` requests in flight) and, inside a subscription, a failing subject
+holds back only its own later events (``webhooks.deliveries``).
+
+Any number of dispatchers may run, in ``crm serve`` and as ``crm deliver`` processes: they
+share the work through the queue's leases.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import Counter, OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from streams.envelope import CONTENT_TYPE
+from streams.feed import Feed, envelope_at
+from webhooks import signing
+from webhooks.deliveries import Claimed, Deliveries, Outcome
+from webhooks.sender import Answer, Sender
+from webhooks.subscriptions import Subscription, Subscriptions
+
+log = logging.getLogger(__name__)
+
+#: Events whose request bodies are kept in memory (several subscriptions share one).
+BODY_CACHE = 20_000
+#: Seconds between purges of old delivered deliveries.
+PURGE_EVERY = 600.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Any,
+        subscriptions: Subscriptions,
+        deliveries: Deliveries,
+        sender: Sender,
+        instance: str,
+        *,
+        lease_seconds: float,
+        concurrency: int = 64,
+        per_subscription: int = 32,
+        batch: int = 500,
+        keep_seconds: float = 30 * 86400,
+        poll: float = 0.25,
+    ) -> None:
+        """``instance`` names this dispatcher among all (unique while it runs, and the same
+        when it restarts: see ``crm.instances``)."""
+        self._store = store
+        self._feed = Feed(store)
+        self._subscriptions = subscriptions
+        self._deliveries = deliveries
+        self._sender = sender
+        self._instance = instance
+        self._owner = f"{instance}/{uuid.uuid4().hex[:12]}"
+        self._lease = lease_seconds
+        self._concurrency = concurrency
+        self._per_subscription = per_subscription
+        self._batch = batch
+        self._keep = keep_seconds
+        self._poll = poll
+        self._wake = threading.Event()
+        self._done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._in_flight: Counter[str] = Counter()
+        self._bodies: OrderedDict[int, bytes] = OrderedDict()
+        self._active: dict[str, Subscription] = {}
+        self._purged = 0.0
+        #: Attempts recorded by this dispatcher (for status and tests).
+        self.sent = 0
+
+    def wake(self) -> None:
+        """New events were saved in this process: look now rather than at the next poll."""
+        self._wake.set()
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def _take_back(self) -> None:
+        released = self._deliveries.release(self._instance + "/")
+        if released:
+            log.info("webhooks: taking back %d deliveries an earlier run of %s was sending", released, self._instance)
+
+    def run(self, stop: threading.Event) -> None:
+        self._take_back()
+        pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="webhook")
+        try:
+            while not stop.is_set():
+                if not self.step(pool):
+                    self._wake.wait(self._poll)
+                    self._wake.clear()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._finish(deadline=time.monotonic() + 2.0)
+
+    def step(self, pool: ThreadPoolExecutor) -> bool:
+        """One round of bookkeeping; answers whether it found anything to do."""
+        busy = self._record()
+        self._active = {s.id: s for s in self._subscriptions.all("active")}
+        head = self._feed.head()
+        for subscription in self._active.values():
+            if subscription.cursor < head:
+                busy |= self._fan_out(subscription)
+        busy |= self._claim(pool)
+        self._purge()
+        return busy
+
+    def run_until_idle(self, deadline: float = 300.0) -> None:
+        """Delivers until nothing is due or in flight (failed deliveries waiting for their
+        next attempt are left for later): ``crm deliver --until-idle``."""
+        self._take_back()
+        give_up = time.monotonic() + deadline
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="webhook") as pool:
+            while time.monotonic() < give_up:
+                if not self.step(pool) and not sum(self._in_flight.values()):
+                    return
+                if sum(self._in_flight.values()):
+                    self._wake.wait(self._poll)
+                    self._wake.clear()
+
+    # -- the three jobs ----------------------------------------------------------------
+
+    def _fan_out(self, subscription: Subscription) -> bool:
+        found, next_cursor = self._feed.notifications(
+            subscription.cursor, self._batch, subscription.event_types, subscription.subjects
+        )
+        if next_cursor == subscription.cursor:
+            return False
+        for notification in found:
+            if notification.id not in self._bodies:
+                self._remember(notification)
+        self._deliveries.fan_out(subscription, found, next_cursor)
+        return bool(found)
+
+    def _claim(self, pool: ThreadPoolExecutor) -> bool:
+        free = self._concurrency - sum(self._in_flight.values())
+        full = [s for s, n in self._in_flight.items() if n >= self._per_subscription]
+        claimed = self._deliveries.claim(self._owner, min(free, self._batch), self._lease, full)
+        if not claimed:
+            return False
+        bodies = self._bodies_of([c.position for c in claimed])
+        now = time.time()
+        for c in claimed:
+            subscription = self._active.get(c.subscription_id)
+            if subscription is None:  # paused or deleted a moment ago: its lease runs out
+                continue
+            body = bodies[c.position]
+            headers = {
+                "Content-Type": CONTENT_TYPE,
+                **signing.headers(subscription.signing_secrets(now), c.event_id, int(now), body),
+            }
+            self._in_flight[c.subscription_id] += 1
+            future = pool.submit(self._sender.post, subscription.url, body, headers)
+            future.add_done_callback(partial(self._answered, c))
+        return True
+
+    def _answered(self, claimed: Claimed, future: Future[Answer]) -> None:
+        """Runs in the request's thread: hands the outcome to the bookkeeping thread."""
+        if future.cancelled():
+            return
+        answer = future.result()
+        self._done.put(Outcome(claimed, answer.status, answer.latency_ms, answer.error, time.time()))
+        self._wake.set()
+
+    def _record(self) -> bool:
+        outcomes = []
+        while True:
+            try:
+                outcomes.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        if not outcomes:
+            return False
+        self._deliveries.record(self._owner, outcomes)
+        for o in outcomes:
+            self._in_flight[o.claimed.subscription_id] -= 1
+            if not self._in_flight[o.claimed.subscription_id]:
+                del self._in_flight[o.claimed.subscription_id]
+        self.sent += len(outcomes)
+        return True
+
+    def _finish(self, deadline: float) -> None:
+        """On stop: records the answers that arrive in time; the rest keep their lease,
+        which this instance gives back when it starts again (``release``)."""
+        while sum(self._in_flight.values()) and time.monotonic() < deadline:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            try:
+                self._record()
+            except Exception as exc:  # stopping, perhaps because the database is gone
+                log.warning("webhooks: could not record the last answers: %s", exc)
+                return
+
+    def _purge(self) -> None:
+        now = time.monotonic()
+        if now - self._purged < PURGE_EVERY:
+            return
+        self._purged = now
+        forgotten = self._deliveries.purge(time.time() - self._keep)
+        if forgotten:
+            log.info("webhooks: forgot %d deliveries delivered more than %.0f days ago", forgotten, self._keep / 86400)
+
+    # -- request bodies ----------------------------------------------------------------
+
+    def _remember(self, notification: Any) -> bytes:
+        body = envelope_at(self._store, notification).to_json()
+        self._bodies[notification.id] = body
+        if len(self._bodies) > BODY_CACHE:
+            self._bodies.popitem(last=False)
+        return body
+
+    def _bodies_of(self, positions: list[int]) -> dict[int, bytes]:
+        missing = [p for p in positions if p not in self._bodies]
+        for notification in self._feed.at(missing).values():
+            self._remember(notification)
+        return {p: self._bodies[p] for p in positions}
