@@ -4,18 +4,23 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-unit lint venv lock services-up services-down bench clean
+.PHONY: demo test test-unit lint asyncapi venv lock services-up services-down bench clean
 
 demo: venv
 	$(VENV)/bin/crm demo --reset
 
-test: venv lint services-up
+test: venv lint asyncapi services-up
 	$(PY) -m pytest
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy domain commands streams projections automations replay migrations dsn webhooks api crm
+
+# The AsyncAPI document (python -m streams.asyncapi), checked by the official AsyncAPI
+# parser from npm, installed by scripts/asyncapi.sh at the versions its lock names.
+asyncapi: venv
+	@scripts/asyncapi.sh
 
 test-unit: venv
 	$(PY) -m pytest tests/unit

@@ -16,6 +16,7 @@ from api import (
     campaigns,
     cases,
     contacts,
+    contract,
     deals,
     events,
     health,
@@ -77,4 +78,5 @@ def create_app(
         subscriptions,
     ):
         app.include_router(module.router)
+    app.include_router(contract.router)  # public, like /openapi.json
     return app
