@@ -72,6 +72,7 @@ class Dispatcher:
         self._wake = threading.Event()
         self._done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._in_flight: Counter[str] = Counter()
+        self._requests: set[Future[Answer]] = set()
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
         self._active: dict[str, Subscription] = {}
         self._purged = 0.0
@@ -160,12 +161,14 @@ class Dispatcher:
             }
             self._in_flight[c.subscription_id] += 1
             future = pool.submit(self._sender.post, subscription.url, body, headers)
+            self._requests.add(future)
             future.add_done_callback(partial(self._answered, c))
         return True
 
     def _answered(self, claimed: Claimed, future: Future[Answer]) -> None:
         """Runs in the request's thread: hands the outcome to the bookkeeping thread."""
-        if future.cancelled():
+        self._requests.discard(future)
+        if future.cancelled():  # stopping: the lease stays, and is taken back on restart
             return
         answer = future.result()
         self._done.put(Outcome(claimed, answer.status, answer.latency_ms, answer.error, time.time()))
@@ -191,7 +194,7 @@ class Dispatcher:
     def _finish(self, deadline: float) -> None:
         """On stop: records the answers that arrive in time; the rest keep their lease,
         which this instance gives back when it starts again (``release``)."""
-        while sum(self._in_flight.values()) and time.monotonic() < deadline:
+        while self._requests and time.monotonic() < deadline:
             self._wake.wait(0.05)
             self._wake.clear()
             try:
