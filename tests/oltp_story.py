@@ -3,6 +3,7 @@ operational projection receives: shared by its unit and integration tests."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,13 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 SLA = {"policy": SlaPolicy()}
 #: What no summary may ever show: Ada's, Erin's and Fay's personal data and free text.
 PERSONAL = ("Ada", "Lovelace", "example.com", "7946", "loved", "Erin", "Fay", "log in", "Told", "pricey")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def personal_in(text: str, words: tuple[str, ...] = PERSONAL) -> list[str]:
+    """The personal values ``text`` shows; ids aside, since a random id may hold "7946"."""
+    plain = _UUID.sub("", text)
+    return [word for word in words if word in plain]
 
 
 @dataclass

@@ -20,8 +20,13 @@ from commands.case import OpenCase, RecordSlaBreach
 from crm.settings import Settings
 from crm.wiring import Container
 from domain.meta import Meta
+from tests.oltp_story import personal_in
 
 PERSONAL = ("Ada", "Lovelace", "example.com", "7946", "Erin", "555")
+
+
+def _personal(text: str) -> bool:
+    return bool(personal_in(text, PERSONAL))
 
 
 @dataclass
@@ -217,7 +222,7 @@ class TestContacts:
         assert world.get(f"/v1/cases/{world.ids['k5']}")["subject"] is None
         summaries = [e["summary"] for e in world.get(f"/v1/contacts/{world.ids['erin']}/timeline")["items"]]
         assert summaries[0] == "Personal data erased"
-        assert not [s for s in summaries if any(p in s for p in PERSONAL)]
+        assert not [s for s in summaries if _personal(s)]
 
     def test_duplicates_by_email_phone_and_similar_name_within_an_account(self, world: World) -> None:
         found = world.get("/v1/contacts/duplicates")
@@ -260,7 +265,7 @@ class TestTimeline:
         assert responded["summary"].endswith(", past its deadline")
         assert times[-1] <= datetime.fromisoformat(opened[world.ids["k2"]]["time"]) < times[0]
         assert "Content downloaded: +40 points, score 40" in [e["summary"] for e in entries]
-        assert not [e["summary"] for e in entries if any(p in e["summary"] for p in PERSONAL)]
+        assert not [e["summary"] for e in entries if _personal(e["summary"])]
 
     def test_timeline_pages(self, world: World) -> None:
         whole = world.get(f"/v1/contacts/{world.ids['ada']}/timeline", limit=500)["items"]
