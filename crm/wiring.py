@@ -301,7 +301,7 @@ class Container:
             self.store,
             self.subscriptions,
             self.deliveries,
-            Sender(s.webhook_timeout, s.webhook_concurrency),
+            Sender(s.webhook_timeout),
             self.instance_id(f"{s.kafka_topic_prefix}.webhooks"),
             # Long enough for a request's timeout and the recording of its answer.
             lease_seconds=2 * s.webhook_timeout + 5,

@@ -20,9 +20,11 @@ lease runs out (at once by the same instance when it restarts: ``release``).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from streams.envelope import event_id
@@ -51,6 +53,9 @@ class Claimed:
     event_id: str
     tries: int
     attempts: int
+    #: Where it goes and the secrets that sign it, as they stood when it was claimed.
+    url: str = ""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -79,23 +84,59 @@ class Deliveries:
         self.db = db
         self.delays = tuple(delays)
         self.disable_after = disable_after
+        self._local = threading.local()
         ensure(db)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A connection for one use: pooled on PostgreSQL; on SQLite, one kept per thread
+        (opening one costs more than most of what the dispatcher asks)."""
+        if self.db.kind != "sqlite":
+            with self.db.reading() as conn:
+                yield conn
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.db.connect()
+        yield conn
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """One transaction for every change the block makes through this queue in this
+        thread (a dispatcher's step: one commit, and on SQLite one wait for the write lock,
+        instead of one per job)."""
+        with self._connection() as conn, self.db.transaction(conn):
+            self._local.held = conn
+            try:
+                yield
+            finally:
+                self._local.held = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            yield held
+            return
+        with self._connection() as conn, self.db.transaction(conn):
+            yield conn
 
     # -- adding ------------------------------------------------------------------------
 
-    def fan_out(self, subscription: Subscription, notifications: Sequence[Any], next_cursor: int) -> int:
+    def fan_out(self, subscription: Subscription, notifications: Sequence[Any], next_cursor: int) -> bool:
         """Adds a delivery for each notification and moves the subscription's position to
         ``next_cursor``, unless another dispatcher moved it since ``subscription`` was read
-        (or it was paused): then nothing, and it answers 0."""
+        (or it was paused or deleted): then nothing, and it answers False."""
         now = time.time()
         ph = self.db.ph
-        with self.db.reading() as conn, self.db.transaction(conn):
-            self._lock(conn, [subscription.id])
+        with self._transaction() as conn:
+            # Locked (on PostgreSQL) as finishing locks it: see ``_lock``.
+            lock = " FOR UPDATE" if self.db.kind == "postgresql" else ""
             row = conn.execute(
-                f"SELECT cursor, status FROM {SUBSCRIPTIONS} WHERE id = {ph}", (subscription.id,)
+                f"SELECT cursor, status FROM {SUBSCRIPTIONS} WHERE id = {ph}{lock}", (subscription.id,)
             ).fetchone()
             if row is None or int(row[0]) != subscription.cursor or row[1] != "active":
-                return 0
+                return False
             rows = [
                 (
                     subscription.id,
@@ -117,7 +158,7 @@ class Deliveries:
             )
             self._promote(conn, subscription.id, {r[2] for r in rows}, now)
             conn.execute(f"UPDATE {SUBSCRIPTIONS} SET cursor = {ph} WHERE id = {ph}", (next_cursor, subscription.id))
-        return len(rows)
+        return True
 
     # -- sending -----------------------------------------------------------------------
 
@@ -140,7 +181,7 @@ class Deliveries:
             f"AND s.status = 'active'{excluded} ORDER BY d.due LIMIT {ph}"
         )
         returning = "subscription_id, position, subject, event_id, tries, attempts"
-        with self.db.reading() as conn, self.db.transaction(conn):
+        with self._transaction() as conn:
             if self.db.kind == "sqlite":
                 rows = conn.execute(
                     f"UPDATE {DELIVERIES} SET lease = ?, lease_owner = ? "
@@ -155,7 +196,25 @@ class Deliveries:
                     f"RETURNING {', '.join('t.' + c.strip() for c in returning.split(','))}",
                     params,
                 ).fetchall()
-        return sorted((Claimed(r[0], int(r[1]), r[2], r[3], r[4], r[5]) for r in rows), key=lambda c: c.position)
+            ids = sorted({r[0] for r in rows})
+            targets = (
+                {
+                    t[0]: t
+                    for t in conn.execute(
+                        f"SELECT id, url, secret, old_secret, old_secret_until FROM {SUBSCRIPTIONS} "
+                        f"WHERE id IN ({', '.join([ph] * len(ids))})",
+                        ids,
+                    ).fetchall()
+                }
+                if ids
+                else {}
+            )
+        claimed = []
+        for sid, position, subject, ev_id, tries, attempts in rows:
+            _, url, secret, old, old_until = targets[sid]
+            secrets = (secret, old) if old and old_until and now < old_until else (secret,)
+            claimed.append(Claimed(sid, int(position), subject, ev_id, tries, attempts, url, secrets))
+        return sorted(claimed, key=lambda c: c.position)
 
     def record(self, owner: str, outcomes: Sequence[Outcome]) -> None:
         """Writes what the attempts got, in one transaction: delivered, tried again later
@@ -192,7 +251,7 @@ class Deliveries:
         mine = f"subscription_id = {ph} AND position = {ph} AND lease_owner = {ph} AND state = 'ready'"
         cleared = "lease = NULL, lease_owner = NULL, attempts = attempts + 1"
         sub_ids = sorted({o.claimed.subscription_id for o in outcomes})
-        with self.db.reading() as conn, self.db.transaction(conn):
+        with self._transaction() as conn:
             self._lock(conn, sub_ids)
             ex = self.db.executemany
             ex(
@@ -267,7 +326,7 @@ class Deliveries:
         """Gives back the leases of an earlier life of this dispatcher (its instance name
         is ``owner_prefix``; no live process holds it), so they are sent again at once."""
         ph = self.db.ph
-        with self.db.reading() as conn, self.db.transaction(conn):
+        with self._transaction() as conn:
             return int(
                 conn.execute(
                     f"UPDATE {DELIVERIES} SET lease = NULL, lease_owner = NULL "
@@ -284,7 +343,7 @@ class Deliveries:
         many were queued again. Order per subject holds from there on."""
         now = time.time()
         ph = self.db.ph
-        with self.db.reading() as conn, self.db.transaction(conn):
+        with self._transaction() as conn:
             self._exists(conn, subscription_id)
             count = conn.execute(
                 f"UPDATE {DELIVERIES} SET state = 'queued', tries = 0, lease = NULL, lease_owner = NULL, "
@@ -303,7 +362,7 @@ class Deliveries:
         """Sends the given-up deliveries again, with a fresh retry schedule; answers how many."""
         now = time.time()
         ph = self.db.ph
-        with self.db.reading() as conn, self.db.transaction(conn):
+        with self._transaction() as conn:
             self._exists(conn, subscription_id)
             count = conn.execute(
                 f"UPDATE {DELIVERIES} SET state = 'queued', tries = 0, finished_at = NULL "
@@ -326,7 +385,7 @@ class Deliveries:
             params += states
         if status == "failing":
             where += " AND tries > 0"
-        with self.db.reading() as conn:
+        with self._connection() as conn:
             self._exists(conn, subscription_id)
             rows = conn.execute(
                 f"SELECT position, subject, event_type, event_id, state, attempts, due, lease, created_at, finished_at "
@@ -354,7 +413,7 @@ class Deliveries:
 
     def counts(self, subscription_id: str) -> dict[str, int]:
         """Deliveries per state: ``pending`` (waiting or being retried), ``delivered``, ``dead``."""
-        with self.db.reading() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT state, COUNT(*) FROM {DELIVERIES} WHERE subscription_id = {self.db.ph} GROUP BY state",
                 (subscription_id,),
@@ -371,7 +430,7 @@ class Deliveries:
         any event again from its position, so nothing is lost); answers how many."""
         ph = self.db.ph
         old = f"SELECT subscription_id, position FROM {DELIVERIES} WHERE state = 'delivered' AND finished_at < {ph}"
-        with self.db.reading() as conn, self.db.transaction(conn):
+        with self._transaction() as conn:
             conn.execute(f"DELETE FROM {ATTEMPTS} WHERE (subscription_id, position) IN ({old})", (finished_before,))
             return int(
                 conn.execute(
@@ -397,24 +456,37 @@ class Deliveries:
             raise not_found(subscription_id)
 
     def _promote(self, conn: Any, subscription_id: str, subjects: Iterable[str] | None, now: float) -> None:
-        """Makes the first queued delivery of each subject ready, where none is."""
+        """Makes the first queued delivery of each subject ready, where none is. (Two plain
+        statements rather than one correlated update: both databases answer the first from
+        the index of waiting deliveries, whatever the planner knows of the table.)"""
         ph = self.db.ph
-        head = (
-            f"UPDATE {DELIVERIES} SET state = 'ready', due = {ph} "
-            f"WHERE subscription_id = {ph} AND state = 'queued' "
-            f"AND position = (SELECT MIN(q.position) FROM {DELIVERIES} q WHERE q.subscription_id = {ph} "
-            f"AND q.subject = {DELIVERIES}.subject AND q.state = 'queued') "
-            f"AND NOT EXISTS (SELECT 1 FROM {DELIVERIES} r WHERE r.subscription_id = {ph} "
-            f"AND r.subject = {DELIVERIES}.subject AND r.state = 'ready')"
+        waiting = (
+            f"SELECT subject, state, MIN(position) FROM {DELIVERIES} "
+            f"WHERE subscription_id = {ph} AND state IN ('ready', 'queued')"
         )
-        params = (now, subscription_id, subscription_id, subscription_id)
+        found: list[Any] = []
         if subjects is None:
-            conn.execute(head, params)
-            return
-        listed = sorted(subjects)
-        for start in range(0, len(listed), _CHUNK):
-            chunk = listed[start : start + _CHUNK]
-            conn.execute(f"{head} AND subject IN ({', '.join([ph] * len(chunk))})", (*params, *chunk))
+            found = conn.execute(f"{waiting} GROUP BY subject, state", (subscription_id,)).fetchall()
+        else:
+            listed = sorted(subjects)
+            for start in range(0, len(listed), _CHUNK):
+                chunk = listed[start : start + _CHUNK]
+                found += conn.execute(
+                    f"{waiting} AND subject IN ({', '.join([ph] * len(chunk))}) GROUP BY subject, state",
+                    (subscription_id, *chunk),
+                ).fetchall()
+        ready = {subject for subject, state, _ in found if state == "ready"}
+        heads = [
+            (now, subscription_id, first)
+            for subject, state, first in found
+            if state == "queued" and subject not in ready
+        ]
+        self.db.executemany(
+            conn,
+            f"UPDATE {DELIVERIES} SET state = 'ready', due = {ph} "
+            f"WHERE subscription_id = {ph} AND position = {ph} AND state = 'queued'",
+            heads,
+        )
 
 
 def _entry(row: Sequence[Any], attempts: list[dict[str, Any]]) -> dict[str, Any]:

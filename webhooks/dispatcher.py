@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter, OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Events whose request bodies are kept in memory (several subscriptions share one).
 BODY_CACHE = 20_000
+#: Seconds between readings of the subscriptions (a change is seen within this).
+LIST_EVERY = 1.0
 #: Seconds between purges of old delivered deliveries.
 PURGE_EVERY = 600.0
 
@@ -75,6 +78,7 @@ class Dispatcher:
         self._requests: set[Future[Answer]] = set()
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
         self._active: dict[str, Subscription] = {}
+        self._listed = 0.0
         self._purged = 0.0
         #: Attempts recorded by this dispatcher (for status and tests).
         self.sent = 0
@@ -104,16 +108,31 @@ class Dispatcher:
             self._finish(deadline=time.monotonic() + 2.0)
 
     def step(self, pool: ThreadPoolExecutor) -> bool:
-        """One round of bookkeeping; answers whether it found anything to do."""
-        busy = self._record()
-        self._active = {s.id: s for s in self._subscriptions.all("active")}
+        """One round of bookkeeping: what the events and answers since the last round change
+        is written in one transaction, and the deliveries it claimed go out once committed.
+        Answers whether it found anything to do."""
+        outcomes = self._answers()
+        if time.monotonic() - self._listed > LIST_EVERY:
+            self._active = {s.id: s for s in self._subscriptions.all("active")}
+            self._listed = time.monotonic()
         head = self._feed.head()
-        for subscription in self._active.values():
-            if subscription.cursor < head:
-                busy |= self._fan_out(subscription)
-        busy |= self._claim(pool)
+        reads = [(s, *self._new_events(s)) for s in self._active.values() if s.cursor < head]
+        reads = [(s, found, after) for s, found, after in reads if after != s.cursor]
+        free = self._concurrency - sum(self._in_flight.values()) + len(outcomes)
+        full = [s for s, n in self._in_flight.items() if n >= self._per_subscription]
+        with self._deliveries.together():
+            self._deliveries.record(self._owner, outcomes)
+            moved = [(s, after, self._deliveries.fan_out(s, found, after)) for s, found, after in reads]
+            claimed = self._deliveries.claim(self._owner, min(free, self._batch), self._lease, full)
+        self._recorded(outcomes)
+        for subscription, after, ok in moved:
+            if ok:
+                self._active[subscription.id] = replace(subscription, cursor=after)
+            else:  # another dispatcher moved it, or it was paused: read them all again
+                self._listed = 0.0
+        self._send(pool, claimed)
         self._purge()
-        return busy
+        return bool(outcomes or any(found for _, found, _ in reads) or claimed)
 
     def run_until_idle(self, deadline: float = 300.0) -> None:
         """Delivers until nothing is due or in flight (failed deliveries waiting for their
@@ -130,40 +149,28 @@ class Dispatcher:
 
     # -- the three jobs ----------------------------------------------------------------
 
-    def _fan_out(self, subscription: Subscription) -> bool:
-        found, next_cursor = self._feed.notifications(
+    def _new_events(self, subscription: Subscription) -> tuple[list[Any], int]:
+        """The subscription's events after its position, their bodies made ready."""
+        found, after = self._feed.notifications(
             subscription.cursor, self._batch, subscription.event_types, subscription.subjects
         )
-        if next_cursor == subscription.cursor:
-            return False
         for notification in found:
             if notification.id not in self._bodies:
                 self._remember(notification)
-        self._deliveries.fan_out(subscription, found, next_cursor)
-        return bool(found)
+        return found, after
 
-    def _claim(self, pool: ThreadPoolExecutor) -> bool:
-        free = self._concurrency - sum(self._in_flight.values())
-        full = [s for s, n in self._in_flight.items() if n >= self._per_subscription]
-        claimed = self._deliveries.claim(self._owner, min(free, self._batch), self._lease, full)
+    def _send(self, pool: ThreadPoolExecutor, claimed: list[Claimed]) -> None:
         if not claimed:
-            return False
+            return
         bodies = self._bodies_of([c.position for c in claimed])
         now = time.time()
         for c in claimed:
-            subscription = self._active.get(c.subscription_id)
-            if subscription is None:  # paused or deleted a moment ago: its lease runs out
-                continue
             body = bodies[c.position]
-            headers = {
-                "Content-Type": CONTENT_TYPE,
-                **signing.headers(subscription.signing_secrets(now), c.event_id, int(now), body),
-            }
+            headers = {"Content-Type": CONTENT_TYPE, **signing.headers(c.secrets, c.event_id, int(now), body)}
             self._in_flight[c.subscription_id] += 1
-            future = pool.submit(self._sender.post, subscription.url, body, headers)
+            future = pool.submit(self._sender.post, c.url, body, headers)
             self._requests.add(future)
             future.add_done_callback(partial(self._answered, c))
-        return True
 
     def _answered(self, claimed: Claimed, future: Future[Answer]) -> None:
         """Runs in the request's thread: hands the outcome to the bookkeeping thread."""
@@ -174,22 +181,25 @@ class Dispatcher:
         self._done.put(Outcome(claimed, answer.status, answer.latency_ms, answer.error, time.time()))
         self._wake.set()
 
-    def _record(self) -> bool:
+    def _answers(self) -> list[Outcome]:
         outcomes = []
         while True:
             try:
                 outcomes.append(self._done.get_nowait())
             except queue.Empty:
-                break
-        if not outcomes:
-            return False
-        self._deliveries.record(self._owner, outcomes)
+                return outcomes
+
+    def _recorded(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
             self._in_flight[o.claimed.subscription_id] -= 1
             if not self._in_flight[o.claimed.subscription_id]:
                 del self._in_flight[o.claimed.subscription_id]
         self.sent += len(outcomes)
-        return True
+
+    def _record(self) -> None:
+        outcomes = self._answers()
+        self._deliveries.record(self._owner, outcomes)
+        self._recorded(outcomes)
 
     def _finish(self, deadline: float) -> None:
         """On stop: records the answers that arrive in time; the rest keep their lease,

@@ -332,3 +332,45 @@ def test_replay_needs_one_of_from_or_dead_letters(api):
     for body in ({}, {"from": 3, "dead_letters": True}):
         answer = client.post(f"/v1/subscriptions/{sid}/replay", json=body, headers=service)
         assert answer.status_code == 422 and answer.json()["code"] == "invalid_replay"
+
+
+def test_a_kept_alive_connection_the_receiver_closed_is_replaced_without_failing_the_request():
+    """The receiver answers each connection's first request, then closes it without a word
+    (as servers do with idle keep-alive connections): the next request finds it closed and
+    goes out again on a new connection."""
+    import socket
+
+    from webhooks.sender import Sender
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[int] = []
+
+    def serve() -> None:
+        for _ in range(3):
+            conn, _ = listener.accept()
+            accepted.append(1)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(
+                next(
+                    v for k, v in (h.split(b": ", 1) for h in head.split(b"\r\n")[1:]) if k.lower() == b"content-length"
+                )
+            )
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    sender = Sender(timeout=5)
+    try:
+        answers = [sender.post(f"http://127.0.0.1:{port}/hook", b"{}", {}) for _ in range(3)]
+    finally:
+        sender.close()
+        listener.close()
+    assert [a.status for a in answers] == [204, 204, 204], answers
+    assert len(accepted) == 3
