@@ -162,6 +162,24 @@ class Deliveries:
 
     # -- sending -----------------------------------------------------------------------
 
+    def _due(self, picked: str, now: float, skip: Collection[str]) -> tuple[str, list[Any]]:
+        """The query of due deliveries of active subscriptions (but those in ``skip``), oldest
+        due first, selecting ``picked``; its last placeholder is the limit."""
+        ph = self.db.ph
+        excluded = f" AND d.subscription_id NOT IN ({', '.join([ph] * len(skip))})" if skip else ""
+        sql = (
+            f"SELECT {picked} FROM {DELIVERIES} d JOIN {SUBSCRIPTIONS} s ON s.id = d.subscription_id "
+            f"WHERE d.state = 'ready' AND d.due <= {ph} AND (d.lease IS NULL OR d.lease < {ph}) "
+            f"AND s.status = 'active'{excluded} ORDER BY d.due LIMIT {ph}"
+        )
+        return sql, [now, now, *skip]
+
+    def anything_due(self, skip: Collection[str] = ()) -> bool:
+        """Whether ``claim`` would find anything, asked without taking the write lock."""
+        sql, params = self._due("1", time.time(), skip)
+        with self._connection() as conn:
+            return conn.execute(sql, (*params, 1)).fetchone() is not None
+
     def claim(self, owner: str, limit: int, lease_seconds: float, skip: Collection[str] = ()) -> list[Claimed]:
         """Takes the lease of up to ``limit`` due deliveries of active subscriptions (but
         those in ``skip``), oldest due first."""
@@ -169,29 +187,20 @@ class Deliveries:
             return []
         now = time.time()
         ph = self.db.ph
-        params: list[Any] = [now + lease_seconds, owner, now, now]
-        excluded = ""
-        if skip:
-            excluded = f" AND d.subscription_id NOT IN ({', '.join([ph] * len(skip))})"
-            params += list(skip)
-        params.append(limit)
-        due = (
-            f"SELECT {{picked}} FROM {DELIVERIES} d JOIN {SUBSCRIPTIONS} s ON s.id = d.subscription_id "
-            f"WHERE d.state = 'ready' AND d.due <= {ph} AND (d.lease IS NULL OR d.lease < {ph}) "
-            f"AND s.status = 'active'{excluded} ORDER BY d.due LIMIT {ph}"
-        )
+        picked = "d.rowid" if self.db.kind == "sqlite" else "d.subscription_id, d.position"
+        due, due_params = self._due(picked, now, skip)
+        params: list[Any] = [now + lease_seconds, owner, *due_params, limit]
         returning = "subscription_id, position, subject, event_id, tries, attempts"
         with self._transaction() as conn:
             if self.db.kind == "sqlite":
                 rows = conn.execute(
-                    f"UPDATE {DELIVERIES} SET lease = ?, lease_owner = ? "
-                    f"WHERE rowid IN ({due.format(picked='d.rowid')}) RETURNING {returning}",
+                    f"UPDATE {DELIVERIES} SET lease = ?, lease_owner = ? WHERE rowid IN ({due}) RETURNING {returning}",
                     params,
                 ).fetchall()
             else:
                 rows = conn.execute(
                     f"UPDATE {DELIVERIES} AS t SET lease = %s, lease_owner = %s "
-                    f"FROM ({due.format(picked='d.subscription_id, d.position')} FOR UPDATE OF d SKIP LOCKED) AS c "
+                    f"FROM ({due} FOR UPDATE OF d SKIP LOCKED) AS c "
                     "WHERE t.subscription_id = c.subscription_id AND t.position = c.position "
                     f"RETURNING {', '.join('t.' + c.strip() for c in returning.split(','))}",
                     params,

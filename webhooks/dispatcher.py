@@ -120,6 +120,9 @@ class Dispatcher:
         reads = [(s, found, after) for s, found, after in reads if after != s.cursor]
         free = self._concurrency - sum(self._in_flight.values()) + len(outcomes)
         full = [s for s, n in self._in_flight.items() if n >= self._per_subscription]
+        if not outcomes and not reads and (free <= 0 or not self._deliveries.anything_due(full)):
+            self._purge()
+            return False  # nothing to write: the write lock (SQLite's is the event store's too) stays free
         with self._deliveries.together():
             self._deliveries.record(self._owner, outcomes)
             moved = [(s, after, self._deliveries.fan_out(s, found, after)) for s, found, after in reads]

@@ -437,8 +437,10 @@ def check_rebuilds_equal(name: str, dump: Callable[[], dict[str, list[tuple[Any,
         for t in set(crashed) | set(rebuilt)
         if crashed.get(t) != rebuilt.get(t)
     }
+    samples = {t: sorted(set(crashed.get(t, [])) ^ set(rebuilt.get(t, [])), key=repr)[:4] for t in differ}
     assert not differ, (
-        f"{name} (seed {SEED}): tables that differ from a rebuild, (crashed rows, rebuilt rows): {differ}"
+        f"{name} (seed {SEED}): tables that differ from a rebuild, (crashed rows, rebuilt rows): {differ}; "
+        f"rows in only one of them: {samples}"
     )
 
 
