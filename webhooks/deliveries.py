@@ -350,34 +350,31 @@ class Deliveries:
         """Sends again every event of the subscription from ``position`` on (those already
         delivered or given up, and any the subscription was created after); answers how
         many were queued again. Order per subject holds from there on."""
+        return self._requeue(subscription_id, "position >= {ph} AND state IN ('delivered', 'dead')", position)
+
+    def replay_dead(self, subscription_id: str) -> int:
+        """Sends the given-up deliveries again, with a fresh retry schedule; answers how many."""
+        return self._requeue(subscription_id, "state = 'dead'")
+
+    def _requeue(self, subscription_id: str, which: str, rewind_to: int | None = None) -> int:
+        """Queues the subscription's deliveries ``which`` selects again (``{ph}`` in it is
+        ``rewind_to``), moves its position back to before ``rewind_to`` if given, and
+        promotes the first of each subject."""
         now = time.time()
         ph = self.db.ph
+        extra = () if rewind_to is None else (rewind_to,)
         with self._transaction() as conn:
             self._exists(conn, subscription_id)
             count = conn.execute(
                 f"UPDATE {DELIVERIES} SET state = 'queued', tries = 0, lease = NULL, lease_owner = NULL, "
-                f"finished_at = NULL WHERE subscription_id = {ph} AND position >= {ph} "
-                "AND state IN ('delivered', 'dead')",
-                (subscription_id, position),
+                f"finished_at = NULL WHERE subscription_id = {ph} AND {which.format(ph=ph)}",
+                (subscription_id, *extra),
             ).rowcount
-            conn.execute(
-                f"UPDATE {SUBSCRIPTIONS} SET cursor = {ph} WHERE id = {ph} AND cursor > {ph}",
-                (position - 1, subscription_id, position - 1),
-            )
-            self._promote(conn, subscription_id, None, now)
-        return int(count)
-
-    def replay_dead(self, subscription_id: str) -> int:
-        """Sends the given-up deliveries again, with a fresh retry schedule; answers how many."""
-        now = time.time()
-        ph = self.db.ph
-        with self._transaction() as conn:
-            self._exists(conn, subscription_id)
-            count = conn.execute(
-                f"UPDATE {DELIVERIES} SET state = 'queued', tries = 0, finished_at = NULL "
-                f"WHERE subscription_id = {ph} AND state = 'dead'",
-                (subscription_id,),
-            ).rowcount
+            if rewind_to is not None:
+                conn.execute(
+                    f"UPDATE {SUBSCRIPTIONS} SET cursor = {ph} WHERE id = {ph} AND cursor > {ph}",
+                    (rewind_to - 1, subscription_id, rewind_to - 1),
+                )
             self._promote(conn, subscription_id, None, now)
         return int(count)
 
