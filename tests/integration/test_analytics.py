@@ -396,6 +396,31 @@ def test_the_parquet_export_partitions_every_fact_by_month(month_run, tmp_path):
     assert [tuple(map(int, p)) for p in partitions] == months and len(months) >= 2
 
 
+def test_the_parquet_export_is_a_hive_partitioned_dataset_for_other_engines(month_run, tmp_path):
+    """Read back by pyarrow's dataset reader (as Spark, Trino or pandas would: Hive-style
+    partition folders), not by DuckDB which wrote it: every row, the partition columns typed,
+    and a filter on a partition reading only that month's folder."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    container, _ = month_run
+    cursor = container.olap.cursor()
+    exported = {e.table: e for e in export_parquet(container.olap.cursor(), tmp_path / "parquet")}
+    for name, done in exported.items():
+        if not done.partitioned:
+            continue
+        dataset = ds.dataset(done.path, format="parquet", partitioning="hive")
+        assert dataset.count_rows() == done.rows, name
+        assert {"year", "month"} <= set(dataset.schema.names), name
+    interactions = ds.dataset(exported["interactions"].path, format="parquet", partitioning="hive")
+    year, month, count = cursor.execute(
+        "SELECT year(occurred_at), month(occurred_at), count(*) FROM interactions GROUP BY ALL ORDER BY ALL LIMIT 1"
+    ).fetchone()
+    chosen = (pc.field("year") == year) & (pc.field("month") == month)
+    assert interactions.count_rows(filter=chosen) == count
+    assert len(list(interactions.get_fragments(filter=chosen))) == 1, "a partition filter reads one folder"
+
+
 def test_crm_export_parquet_writes_the_warehouse_of_the_data_folder(tmp_path):
     data = tmp_path / "data"
     container = Container(Settings(data_dir=data))
