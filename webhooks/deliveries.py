@@ -67,6 +67,8 @@ class Outcome:
     latency_ms: float
     error: str | None = None
     at: float = 0.0
+    #: Not worth trying again (the event cannot be made into a request): given up at once.
+    hopeless: bool = False
 
     @property
     def ok(self) -> bool:
@@ -251,7 +253,7 @@ class Deliveries:
             elif o.gone:
                 gone.append((o.status, o.error, now, *key))
             else:
-                delay = next_delay(self.delays, c.tries + 1)
+                delay = None if o.hopeless else next_delay(self.delays, c.tries + 1)
                 if delay is None:
                     dead.append((o.status, o.error, now, *key))
                     finished.setdefault(c.subscription_id, set()).add(c.subject)

@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any
 
 from streams.envelope import CONTENT_TYPE
+from streams.faults import is_outage
 from streams.feed import Feed, envelope_at
 from webhooks import signing
 from webhooks.deliveries import Claimed, Deliveries, Outcome
@@ -77,6 +78,7 @@ class Dispatcher:
         self._in_flight: Counter[str] = Counter()
         self._requests: set[Future[Answer]] = set()
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
+        self._unsendable: dict[int, str] = {}
         self._active: dict[str, Subscription] = {}
         self._listed = 0.0
         self._purged = 0.0
@@ -168,7 +170,13 @@ class Dispatcher:
         bodies = self._bodies_of([c.position for c in claimed])
         now = time.time()
         for c in claimed:
-            body = bodies[c.position]
+            body = bodies.get(c.position)
+            if body is None:  # the relay dead-letters such an event too: given up, never retried
+                self._in_flight[c.subscription_id] += 1
+                reason = self._unsendable.get(c.position, "the event is not in the event store")
+                self._done.put(Outcome(c, None, 0.0, reason, now, hopeless=True))
+                self._wake.set()
+                continue
             headers = {"Content-Type": CONTENT_TYPE, **signing.headers(c.secrets, c.event_id, int(now), body)}
             self._in_flight[c.subscription_id] += 1
             future = pool.submit(self._sender.post, c.url, body, headers)
@@ -227,15 +235,24 @@ class Dispatcher:
 
     # -- request bodies ----------------------------------------------------------------
 
-    def _remember(self, notification: Any) -> bytes:
-        body = envelope_at(self._store, notification).to_json()
+    def _remember(self, notification: Any) -> None:
+        """Keeps the request body of an event. One that cannot be made (the relay
+        dead-letters such an event too) is noted, and its deliveries are given up when
+        claimed, so that it holds up nothing; an outage is not its fault and propagates."""
+        try:
+            body = envelope_at(self._store, notification).to_json()
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            log.error("webhooks: position %s cannot be sent: %s", notification.id, exc)
+            self._unsendable[notification.id] = f"the event cannot be made into a request: {exc}"[:500]
+            return
         self._bodies[notification.id] = body
         if len(self._bodies) > BODY_CACHE:
             self._bodies.popitem(last=False)
-        return body
 
     def _bodies_of(self, positions: list[int]) -> dict[int, bytes]:
         missing = [p for p in positions if p not in self._bodies]
         for notification in self._feed.at(missing).values():
             self._remember(notification)
-        return {p: self._bodies[p] for p in positions}
+        return {p: self._bodies[p] for p in positions if p in self._bodies}

@@ -374,3 +374,36 @@ def test_a_kept_alive_connection_the_receiver_closed_is_replaced_without_failing
         listener.close()
     assert [a.status for a in answers] == [204, 204, 204], answers
     assert len(accepted) == 3
+
+
+def test_an_event_that_cannot_be_sent_is_given_up_at_once_and_holds_up_nothing(tmp_path, monkeypatch):
+    """As the relay dead-letters an event it cannot encode, the dispatcher gives up its
+    deliveries at once, with the reason, and the subject's later events go out."""
+    import webhooks.dispatcher
+
+    container = Container(Settings(data_dir=tmp_path / "data", webhook_retry_delays=DELAYS))
+    try:
+        (contact,) = _contacts(container, count=1, interactions=2)
+        encode = webhooks.dispatcher.envelope_at
+
+        def poisoned(store, notification):
+            if notification.id == 2:
+                raise ValueError("a value no JSON can hold")
+            return encode(store, notification)
+
+        monkeypatch.setattr(webhooks.dispatcher, "envelope_at", poisoned)
+        receiver = Receiver()
+        with receiver.running():
+            subscription, _ = container.subscriptions.create(receiver.url, [], [], 0, "t")
+            dispatcher = container.dispatcher()
+            wait_until(
+                "the other two delivered",
+                lambda: dispatcher.run_until_idle(5) or len(receiver.delivered()) == 2 or None,
+                20,
+            )
+        assert [r.key for r in receiver.delivered()] == [(str(contact), 1), (str(contact), 3)]
+        [dead] = container.deliveries.log(subscription.id, "dead", 0, 10)
+        assert dead["position"] == 2 and len(dead["attempts"]) == 1
+        assert "a value no JSON can hold" in dead["attempts"][0]["error"]
+    finally:
+        container.close()
