@@ -7,6 +7,7 @@ and how each driver opens a transaction.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -49,6 +50,7 @@ class OltpDatabase:
                 "real": "DOUBLE PRECISION",
             }
         self._pool: Any = None
+        self._pool_made = threading.Lock()
         #: Set once this process made sure the base tables exist (``schema.ensure``).
         self.ensured = False
 
@@ -88,20 +90,22 @@ class OltpDatabase:
             finally:
                 conn.close()
             return
-        if self._pool is None:
-            from psycopg_pool import ConnectionPool
+        with self._pool_made:  # threads asking at once must not each make (and leak) a pool
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
 
-            # A bounded wait for a connection, and none handed out that died with the server.
-            self._pool = ConnectionPool(
-                self.dsn,
-                min_size=1,
-                max_size=8,
-                kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-                timeout=CONNECT_TIMEOUT,
-                check=ConnectionPool.check_connection,
-                open=True,
-            )
-        with self._pool.connection() as conn:
+                # A bounded wait for a connection, and none handed out that died with the server.
+                self._pool = ConnectionPool(
+                    self.dsn,
+                    min_size=1,
+                    max_size=8,
+                    kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                    timeout=CONNECT_TIMEOUT,
+                    check=ConnectionPool.check_connection,
+                    open=True,
+                )
+            pool = self._pool
+        with pool.connection() as conn:
             yield conn
 
     def executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -120,6 +124,7 @@ class OltpDatabase:
         return f"{column} @> jsonb_build_array(%s::text)"
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        with self._pool_made:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
