@@ -22,7 +22,6 @@ from streams.feed import event_types
 from webhooks import signing
 from webhooks.tables import ATTEMPTS, DELIVERIES, SUBSCRIPTIONS, ensure
 
-STATUSES = ("active", "paused", "disabled")
 #: How long a rotated-out secret still signs, unless the rotation says otherwise.
 DEFAULT_OVERLAP = 24 * 3600.0
 MAX_URL = 2000
@@ -95,12 +94,6 @@ class Subscription:
     def event_types(self) -> tuple[str, ...]:
         """The concrete event types its patterns name (all, without patterns)."""
         return event_types(self.types)
-
-    def signing_secrets(self, now: float) -> list[str]:
-        """The secret, and the one it replaced while their overlap lasts."""
-        if self.old_secret and self.old_secret_until and now < self.old_secret_until:
-            return [self.secret, self.old_secret]
-        return [self.secret]
 
     def as_dict(self) -> dict[str, Any]:
         """What the API shows: never a secret."""
