@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Protocol
 
-import duckdb
 from fastapi import Depends, Header, Request
 from pydantic import SecretStr
 
@@ -15,6 +14,7 @@ from api.access import KeyRing, PrincipalDep
 from api.problems import Problem
 from commands.bus import CommandBus
 from domain.meta import Meta
+from projections.olap.snapshots import Warehouse
 from projections.oltp.account_queries import AccountQueries
 from projections.oltp.campaign_queries import CampaignQueries
 from projections.oltp.case_queries import CaseQueries
@@ -63,8 +63,8 @@ class Services(Protocol):
         ...
 
     @property
-    def olap(self) -> duckdb.DuckDBPyConnection:
-        """The process's one DuckDB connection; a route takes a ``.cursor()`` of it."""
+    def warehouse(self) -> Warehouse:
+        """The analytics warehouse as this process reads it (``with ….read() as cursor``)."""
         ...
 
     def verify(self, kafka: bool = False) -> Verdict: ...

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID, uuid4
 
 import click
@@ -23,6 +23,9 @@ from crm.settings import Settings
 from crm.wiring import PROJECTIONS, CloseFailed, Container
 from domain.access import ROLES
 from domain.meta import Meta
+
+if TYPE_CHECKING:
+    from crm.workers import Workers
 
 _T = TypeVar("_T")
 _W = TypeVar("_W")
@@ -92,15 +95,24 @@ def _stop_on_signals(grace: float = STOP_GRACE) -> threading.Event:
     return stop
 
 
-def _supervised(name: str, build: Callable[[], _W], run: Callable[[_W, threading.Event], None]) -> None:
+def _supervised(
+    name: str, build: Callable[[], _W], run: Callable[[_W, threading.Event], None], publish: Container | None = None
+) -> None:
     """Runs one long-running piece until a signal, rebuilt after every failure (an outage
-    of PostgreSQL or Kafka, a crash) with backoff: the process itself never exits on one."""
+    of PostgreSQL or Kafka, a crash) with backoff: the process itself never exits on one.
+    With ``publish``, the warehouse this process writes is published for readers beside it."""
     from crm.workers import Workers
 
     stop = _stop_on_signals()
     workers = Workers()
     workers.add(name, build, run)
+    if publish is not None:
+        _add_publisher(workers, publish)
     workers.run_until_stopped(stop, STOP_GRACE)
+
+
+def _add_publisher(workers: Workers, container: Container) -> None:
+    workers.add("warehouse-publisher", container.olap_publisher, lambda publisher, stop: publisher.run(stop))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -154,6 +166,7 @@ def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
                 workers.add(
                     f"projector-{name}", partial(container.projector, name), lambda runner, stop: runner.run(stop)
                 )
+            _add_publisher(workers, container)
             workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
             interval = container.settings.sla_watch_interval
             workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
@@ -252,9 +265,16 @@ def project(name: str, until_idle: bool) -> None:
     with _container() as container:
         if until_idle:
             n = container.projector(name).run_until_idle()
+            if name == "olap":
+                container.olap_publisher().publish()
             click.echo(f"projected {n} events into {name}")
         else:
-            _supervised(f"projector-{name}", lambda: container.projector(name), lambda runner, stop: runner.run(stop))
+            _supervised(
+                f"projector-{name}",
+                lambda: container.projector(name),
+                lambda runner, stop: runner.run(stop),
+                publish=container if name == "olap" else None,
+            )
 
 
 @main.group()
@@ -320,6 +340,8 @@ def projections_rebuild(name: str, origin: str) -> None:
                 bar.update(task, completed=done, total=expected, rate=f"{rate:,.0f} events/s")
 
             report = rebuild(container, name, origin, progress)
+        if name == "olap":
+            container.olap_publisher().publish()
         click.echo(
             f"rebuilt {name} from {report.replayed_from}: {report.events:,} events in {report.seconds:.1f}s "
             f"({report.events_per_second:,.0f}/s); readers switched to generation {report.generation}"
@@ -551,6 +573,62 @@ def audit_verify(with_kafka: bool) -> None:
         raise SystemExit(1)
 
 
+@main.command()
+@click.argument("query", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--as-of", "instant", type=_Instant(), help="Read the warehouse as it stood at this instant.")
+@click.option(
+    "--time",
+    "kind",
+    type=click.Choice(["business", "knowledge"]),
+    default="business",
+    show_default=True,
+    help="With --as-of: business time (the world as it stood then, corrections recorded later included) "
+    "or knowledge time (only what had been recorded by then).",
+)
+def sql(query: str | None, fmt: str, instant: datetime | None, kind: str) -> None:
+    """Query the analytics warehouse with SQL, read-only, while it is being projected.
+
+    Reads the newest snapshot the projector published (docs/ANALYTICS.md): any number of
+    these may run beside crm serve or crm project olap. QUERY is one or more statements
+    (the last one's rows are printed); without it, a prompt reads statements ending in ';'
+    (.quit to leave). Statements that would write are refused. Which events the answer is
+    computed from is printed on stderr.
+
+    \b
+    crm sql "SELECT * FROM metric_close_rate"
+    crm sql --format csv "FROM deals" > deals.csv
+    crm sql --as-of 2026-03-31T00:00:00Z "FROM metric_forecast"
+    """
+    from crm import sql as shell
+    from projections.olap import as_of
+
+    when = as_of.AsOf(instant, kind) if instant is not None else None  # type: ignore[arg-type]
+    with _container() as container:
+        read = container.warehouse.read
+
+        def answer(text: str) -> None:
+            columns, rows, found = shell.run(read, text, when)
+            click.echo(shell.describe(found), err=True)
+            shell.write(columns, rows, fmt, sys.stdout)
+
+        if query is not None:
+            try:
+                answer(query)
+            except shell.Refused as exc:
+                raise click.ClickException(str(exc)) from None
+            return
+        failed = False
+        for text in shell.prompt_lines(sys.stdin):
+            try:
+                answer(text)
+            except shell.Refused as exc:
+                failed = True
+                click.echo(f"Error: {exc}", err=True)
+        if failed and not sys.stdin.isatty():
+            raise SystemExit(1)
+
+
 @main.group()
 def export() -> None:
     """Exports: a person's data and the audit trail (from the event store), the warehouse's
@@ -594,17 +672,21 @@ def export_audit(start: datetime, end: datetime, output: str | None) -> None:
 def export_parquet(directory: str) -> None:
     """The analytics warehouse as Parquet, for bigger engines: every fact partitioned by
     year and month of its business date, every dimension as one file (docs/ANALYTICS.md).
+    Reads the newest snapshot, so it runs while the warehouse is being projected.
     DIRECTORY must be new, empty or an earlier export: anything else is refused."""
     import duckdb
 
     from projections.olap.export import ExportRefused
     from projections.olap.export import export_parquet as write_parquet
+    from projections.olap.snapshots import current
 
-    path = _settings().olap_file
+    warehouse = _settings().olap_file
+    # The newest snapshot, which no writer locks; the file itself if none was published.
+    path = current(warehouse) or warehouse
     if not path.exists():
-        raise click.ClickException(f"no warehouse at {path} yet; run 'crm project olap' first")
+        raise click.ClickException(f"no warehouse at {warehouse} yet; run 'crm project olap' first")
     try:
-        conn = duckdb.connect(str(path), read_only=True)
+        conn = duckdb.connect(str(path.resolve()), read_only=True)
     except duckdb.IOException as exc:
         raise click.ClickException(f"cannot open {path} ({exc}); is a process writing to it?") from None
     try:

@@ -56,6 +56,7 @@ def project_all(container: Container, console: Console) -> None:
     for name in PROJECTIONS:
         with console.status(f"projecting into {name}"):
             container.projector(name).run_until_idle(timeout=0.05)
+    container.olap_publisher().publish()  # for analysts who open it while nothing projects
 
 
 def print_dashboards(container: Container, summary: DemoSummary, console: Console) -> None:

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     kafka_request_timeout_ms: int | None = None
     oltp_dsn: SecretStr | None = Field(None, description="postgresql://… (default: SQLite in data_dir)")
     olap_path: Path | None = Field(None, description="DuckDB file (default: data_dir/analytics.duckdb)")
+    olap_publish_every: float = Field(
+        1.0, gt=0, le=3600, description="seconds between the warehouse's snapshots for readers (at least)"
+    )
     batch_size: int = Field(1000, ge=1, description="records per projector transaction")
     instance_id: str | None = Field(
         None, description="this host's name in Kafka consumer groups (default: the host name)"

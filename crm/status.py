@@ -9,6 +9,7 @@ import duckdb
 
 from crm.wiring import PROJECTIONS, Container
 from projections import positions
+from projections.olap.snapshots import trace
 from projections.oltp.db import OltpDatabase
 from streams import kafka, topics
 from streams.records import Channel
@@ -64,8 +65,14 @@ def statuses(container: Container) -> list[Status]:
             continue
         try:
             cursor = container.olap.cursor()
-        except duckdb.IOException as busy:  # another process holds the warehouse
-            result.append(Status(name, "duckdb", None, "?", None, f"warehouse busy: {busy}"))
+        except duckdb.IOException:  # another process writes it: its newest snapshot says where it got to
+            with container.warehouse.read() as snapshot:
+                found = trace(snapshot)
+                generation, stored = positions.peek(snapshot, "?", name)
+            age = f"snapshot {found.snapshot}, published {found.published_at:%H:%M:%S} UTC" if found.snapshot else ""
+            result.append(
+                Status(name, "duckdb", generation, _describe(stored), positions.lag(stored, ends), age)
+            )
             continue
         positions.ensure(cursor)
         generation, stored = positions.read(cursor, "?", name)

@@ -29,6 +29,7 @@ from crm import probe
 from crm.instances import InstanceSlots
 from crm.settings import Settings, hide_passwords
 from domain.access import ApiKey, key_aggregate_id
+from projections.olap.snapshots import Publisher, Snapshots, Warehouse
 from projections.olap.writer import OlapWriter
 from projections.olap.writer import connect as connect_duckdb
 from projections.oltp.account_queries import AccountQueries
@@ -140,6 +141,20 @@ class Container:
     def olap(self) -> duckdb.DuckDBPyConnection:
         """The process's one DuckDB connection; writers and readers take cursors of it."""
         return self._closing("the warehouse", connect_duckdb(self.settings.olap_file))
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        """The warehouse as this process reads it: its own connection if it writes it
+        (once its projector opened it), the newest published snapshot otherwise."""
+        snapshots = self._closing("the warehouse's snapshots", Snapshots(self.settings.olap_file))
+        return Warehouse(snapshots, lambda: self.__dict__.get("olap"))
+
+    def olap_publisher(self) -> Publisher:
+        """Publishes snapshots of the warehouse this process writes, for every other reader."""
+        publisher = Publisher(
+            self.olap, self.olap_write_lock, self.settings.olap_file, every=self.settings.olap_publish_every
+        )
+        return self._closing("the warehouse publisher", publisher)
 
     @cached_property
     def olap_write_lock(self) -> threading.Lock:

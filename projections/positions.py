@@ -61,6 +61,11 @@ def read(conn: Any, ph: str, projection: str) -> tuple[int, dict[Channel, int]]:
         "ON CONFLICT (projection) DO NOTHING",
         (projection,),
     )
+    return peek(conn, ph, projection)
+
+
+def peek(conn: Any, ph: str, projection: str) -> tuple[int, dict[Channel, int]]:
+    """``read`` without writing anything: for read-only copies."""
     row = conn.execute(
         f"SELECT generation FROM projection_generations WHERE projection = {ph}", (projection,)
     ).fetchone()

@@ -1,6 +1,10 @@
 """The ``events`` fact table: one typed row per event, personal fields left out.
 
 ``row`` is pure; the writer turns many rows into one Arrow batch.
+
+``business_time`` is when the event happened: its data's ``occurred_at`` (interactions) or
+``at``, else the time it was recorded. It is typed so that reading the warehouse as of an
+instant (``projections.olap.as_of``) never parses ``data`` to tell which events count.
 """
 
 from __future__ import annotations
@@ -32,9 +36,15 @@ CREATE TABLE IF NOT EXISTS events (
     points INTEGER,
     lead_score INTEGER,
     data JSON,
+    business_time TIMESTAMP,
     PRIMARY KEY (subject, sequence)
 )
 """
+
+#: ``business_time`` from the other columns: fills it in a table made before it had one.
+BUSINESS_TIME_SQL = (
+    "COALESCE(occurred_at, make_timestamp(epoch_us(CAST(json_extract_string(data, '$.at') AS TIMESTAMPTZ))), time)"
+)
 
 SCHEMA = pa.schema(
     [
@@ -53,6 +63,7 @@ SCHEMA = pa.schema(
         ("points", pa.int32()),
         ("lead_score", pa.int32()),
         ("data", pa.string()),
+        ("business_time", pa.timestamp("us")),
     ]
 )
 
@@ -60,6 +71,7 @@ SCHEMA = pa.schema(
 def row(envelope: Envelope) -> dict[str, Any]:
     data = envelope.data
     occurred_at = data.get("occurred_at")
+    happened = occurred_at or data.get("at")
     return {
         "subject": envelope.subject,
         "sequence": envelope.sequence,
@@ -76,6 +88,7 @@ def row(envelope: Envelope) -> dict[str, Any]:
         "points": data.get("points"),
         "lead_score": data.get("lead_score"),
         "data": json.dumps(_without_personal_data(data)),
+        "business_time": parse_time(happened) if happened else envelope.time,
     }
 
 
@@ -106,8 +119,27 @@ def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:
 
 def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
     """Times are stored as UTC without a zone, like every time in the warehouse."""
-    naive = [{**r, "time": _naive(r["time"]), "occurred_at": _naive(r["occurred_at"])} for r in rows]
+    naive = [
+        {
+            **r,
+            "time": _naive(r["time"]),
+            "occurred_at": _naive(r["occurred_at"]),
+            "business_time": _naive(r["business_time"]),
+        }
+        for r in rows
+    ]
     return pa.Table.from_pylist(naive, schema=SCHEMA)
+
+
+def upgrade(conn: Any) -> None:
+    """Gives an ``events`` table made before ``business_time`` the column, filled."""
+    columns = conn.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'events'"
+    ).fetchall()
+    if ("business_time",) not in columns:
+        conn.execute("ALTER TABLE events ADD COLUMN business_time TIMESTAMP")
+        conn.execute(f"UPDATE events SET business_time = {BUSINESS_TIME_SQL}")
 
 
 def _naive(moment: datetime | None) -> datetime | None:

@@ -14,6 +14,9 @@ month; list growth: the consented contacts at the start) filter their *output* m
 instead, and the lead-score distribution reads ``to`` as "as of the end of that day",
 from the slowly changing contact dimension.
 
+No view reads the current time but ``warehouse_clock``: ``projections.olap.as_of`` replaces
+it (and the tables) to answer every metric as of a past instant.
+
 The SQL keeps to what DuckDB and PostgreSQL share (``percentile_cont(...) WITHIN GROUP``,
 ``FILTER (WHERE ...)``, ``date_trunc`` over ``TIMESTAMP``, casts before dividing, window
 functions, standard joins): bench/analytics.py runs these views on both.
@@ -63,6 +66,12 @@ class InputView:
 
 #: Row-grain views the metrics aggregate (and analysts may query too).
 INPUTS: tuple[InputView, ...] = (
+    InputView(
+        "warehouse_clock",
+        "One row: `now`, the current time in UTC, which the views judge deadlines by (as of a past "
+        "instant, that instant).",
+        "SELECT CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP) AS now",
+    ),
     InputView(
         "deal_stage_entries",
         "Every time a deal entered a stage: the stages it left, the won or lost it closed "
@@ -137,6 +146,34 @@ LEFT JOIN (
 LEFT JOIN (
     SELECT contact_id, SUM(amount) AS revenue FROM interactions WHERE interaction_type = 'purchase' GROUP BY contact_id
 ) AS p ON p.contact_id = f.contact_id""",
+    ),
+    InputView(
+        "unresolved_cases",
+        "Every case not resolved or closed, with its SLA standing at warehouse_clock's `now`: a deadline "
+        "is breached when it passed without the first response (or the resolution), or a breach was recorded.",
+        """
+SELECT c.case_id, c.contact_id, c.priority, c.status, c.channel, c.agent, c.opened_at,
+       c.first_response_due, c.resolution_due, c.first_response_at,
+       COALESCE(c.first_response_breached, FALSE)
+           OR COALESCE(COALESCE(c.first_response_at, k.now) > c.first_response_due, FALSE) AS first_response_breached,
+       COALESCE(c.resolution_breached, FALSE) OR COALESCE(k.now > c.resolution_due, FALSE) AS resolution_breached
+FROM cases AS c
+CROSS JOIN warehouse_clock AS k
+WHERE c.status NOT IN ('resolved', 'closed')""",
+    ),
+    InputView(
+        "contact_consent",
+        "Every contact (not merged away nor erased) with its marketing consent: the last consent change "
+        "it recorded, from consent_changes (none: not consented).",
+        """
+SELECT d.contact_id, d.owner, d.lifecycle_stage, COALESCE(c.given, FALSE) AS consented,
+       c.changed_at AS consent_changed_at
+FROM dim_contact AS d
+LEFT JOIN (
+    SELECT contact_id, given, changed_at, ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY sequence DESC) AS latest
+    FROM consent_changes
+) AS c ON c.contact_id = d.contact_id AND c.latest = 1
+WHERE d.is_current AND d.status = 'active'""",
     ),
     InputView(
         "survey_answers",
@@ -336,6 +373,35 @@ FROM {{source}} AS o
 GROUP BY {_month("CAST(o.expected_close_on AS TIMESTAMP)")}, o.pipeline_id, o.currency""",
 )
 
+PIPELINE = Metric(
+    view="metric_pipeline",
+    source="open_deals",
+    definition="The open pipeline (the deals board): per pipeline, stage (in the pipeline's order) and "
+    "currency, the open deals, Σ amount and Σ amount × stage probability; a stage without open deals "
+    "has one row of zeros (currency NULL).",
+    pipeline="pipeline_id",
+    pipeline_output="pipeline_id",
+    owner="owner = $owner",
+    period_meaning="none: the deals open now (or at the as-of instant)",
+    order_by="pipeline_name NULLS LAST, pipeline_id, stage_order NULLS LAST, stage, currency NULLS FIRST",
+    sql="""
+WITH cells AS (
+    SELECT o.pipeline_id, o.stage, o.currency, COUNT(*) AS open_deals, SUM(o.amount) AS amount,
+           SUM(o.amount * o.probability) AS weighted_amount
+    FROM {source} AS o
+    GROUP BY o.pipeline_id, o.stage, o.currency
+),
+stages AS (
+    SELECT pipeline_id, pipeline_name, stage_key, stage_name, stage_order FROM dim_pipeline_stage WHERE NOT is_terminal
+)
+SELECT COALESCE(s.pipeline_id, c.pipeline_id) AS pipeline_id, s.pipeline_name, s.stage_order,
+       COALESCE(s.stage_key, c.stage) AS stage, s.stage_name, c.currency,
+       COALESCE(c.open_deals, 0) AS open_deals, COALESCE(c.amount, 0) AS amount,
+       COALESCE(c.weighted_amount, 0) AS weighted_amount
+FROM stages AS s
+FULL JOIN cells AS c ON c.pipeline_id = s.pipeline_id AND c.stage = s.stage_key""",
+)
+
 CHURN = Metric(
     view="metric_churn",
     source="contact_lifecycle",
@@ -521,6 +587,38 @@ WHERE c.resolution_met IS NOT NULL OR c.resolution_breached
 GROUP BY {_month("c.resolution_due")}, c.priority""",
 )
 
+CASE_BACKLOG = Metric(
+    view="metric_case_backlog",
+    source="unresolved_cases",
+    definition="The case backlog and its SLA standing: per priority and status, the cases not resolved or "
+    "closed, those whose first-response deadline and those whose resolution deadline is breached (passed "
+    "without it, or a breach recorded), and those within SLA (neither), with their share.",
+    period_meaning="none: the cases unresolved now (or at the as-of instant)",
+    order_by=f"{PRIORITY_ORDER}, {_case_order('status', ('new', 'open', 'pending'))}",
+    sql=f"""
+SELECT b.priority, b.status, COUNT(*) AS cases,
+       COUNT(*) FILTER (WHERE b.first_response_breached) AS first_response_breached,
+       COUNT(*) FILTER (WHERE b.resolution_breached) AS resolution_breached,
+       COUNT(*) FILTER (WHERE NOT b.first_response_breached AND NOT b.resolution_breached) AS within_sla,
+       {_ratio("COUNT(*) FILTER (WHERE NOT b.first_response_breached AND NOT b.resolution_breached)", "COUNT(*)")}
+           AS within_sla_rate
+FROM {{source}} AS b
+GROUP BY b.priority, b.status""",
+)
+
+LIST_SIZE = Metric(
+    view="metric_list_size",
+    source="contact_consent",
+    definition="List size: the contacts (not merged away nor erased), those with marketing consent, and their share.",
+    owner="owner = $owner",
+    period_meaning="none: the contacts now (or at the as-of instant)",
+    order_by="contacts",
+    sql=f"""
+SELECT COUNT(*) AS contacts, COUNT(*) FILTER (WHERE c.consented) AS consented,
+       {_ratio("COUNT(*) FILTER (WHERE c.consented)", "COUNT(*)")} AS consented_share
+FROM {{source}} AS c""",
+)
+
 LEAD_SCORES = Metric(
     view="metric_lead_scores",
     source="(SELECT * FROM dim_contact WHERE is_current)",
@@ -564,15 +662,18 @@ METRICS: tuple[Metric, ...] = (
     SALES_CYCLE,
     STAGE_DURATIONS,
     FORECAST,
+    PIPELINE,
     CHURN,
     CHURN_BY_COHORT,
     LIFETIME_VALUE,
     LIFETIME_VALUE_BY_COHORT,
     LIST_GROWTH,
+    LIST_SIZE,
     NPS,
     FIRST_CONTACT_RESOLUTION,
     CASE_RESOLUTION,
     SLA,
+    CASE_BACKLOG,
     LEAD_SCORES,
     CAMPAIGNS,
 )
@@ -586,12 +687,15 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("sales-cycle", SALES_CYCLE),
         Endpoint("stage-durations", STAGE_DURATIONS),
         Endpoint("forecast", FORECAST),
+        Endpoint("pipeline", PIPELINE),
         Endpoint("churn", CHURN, {"by_cohort": CHURN_BY_COHORT}),
         Endpoint("lifetime-value", LIFETIME_VALUE, {"by_cohort": LIFETIME_VALUE_BY_COHORT}),
         Endpoint("list-growth", LIST_GROWTH),
+        Endpoint("list-size", LIST_SIZE),
         Endpoint("case-resolution", CASE_RESOLUTION),
         Endpoint("first-contact-resolution", FIRST_CONTACT_RESOLUTION),
         Endpoint("sla", SLA),
+        Endpoint("case-backlog", CASE_BACKLOG),
         Endpoint("nps", NPS),
         Endpoint("lead-scores", LEAD_SCORES),
         Endpoint("campaigns", CAMPAIGNS),

@@ -328,8 +328,10 @@ EVENTS_PARTITION_BY = "time"
 
 def ensure_tables(conn: Any) -> None:
     """Creates every table that is missing (a fresh file after a rebuild, or an older one),
-    with its comments; existing tables are left as they are."""
+    with its comments; existing tables are left as they are, but for an ``events`` table
+    made before ``business_time``, which gains it (``events.upgrade``)."""
     conn.execute(events.DDL)
+    events.upgrade(conn)
     existing = {
         name
         for (name,) in conn.execute(

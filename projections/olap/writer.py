@@ -47,9 +47,21 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path))
 
 
+#: The event-store position of the last event applied from each channel (a Kafka partition,
+#: or the embedded log): every event of a channel up to its head is in the warehouse, so
+#: the lowest head is a position through which the warehouse is complete.
+CHANNEL_HEADS_DDL = """CREATE TABLE IF NOT EXISTS channel_heads (
+    source VARCHAR NOT NULL,
+    partition INTEGER NOT NULL,
+    position BIGINT NOT NULL,
+    PRIMARY KEY (source, partition)
+)"""
+
+
 def ensure_schema(conn: Any) -> None:
     """Every table (``CREATE TABLE IF NOT EXISTS``) and view (``CREATE OR REPLACE VIEW``)."""
     positions.ensure(conn)
+    conn.execute(CHANNEL_HEADS_DDL)
     schema.ensure_tables(conn)
     for statement in metrics.view_statements(comments=True):
         conn.execute(statement)
@@ -65,11 +77,13 @@ class OlapWriter:
         self, connection: duckdb.DuckDBPyConnection, write_lock: AbstractContextManager[Any] | None = None
     ) -> None:
         # The DDL runs on the caller's connection, inside its transaction if it has one open
-        # (a rebuild's switch recreates the tables it dropped); the writer then works on a
+        # (a rebuild's switch recreates the tables it dropped), and under the lock, so that
+        # a snapshot is never published halfway through it; the writer then works on a
         # cursor of its own.
-        ensure_schema(connection)
-        self._conn = connection.cursor()
         self._lock = write_lock if write_lock is not None else nullcontext()
+        with self._lock:
+            ensure_schema(connection)
+        self._conn = connection.cursor()
         self._generation = 0
 
     def positions(self) -> dict[Channel, int]:
@@ -82,11 +96,13 @@ class OlapWriter:
         # A redelivered event may sit twice in one batch; keep the first.
         event_rows: dict[tuple[str, int], dict[str, Any]] = {}
         changes: list[Change] = []
+        heads: dict[Channel, int] = {}
         for record in records:
             if record in skip:
                 continue
             try:
                 envelope = Envelope.from_json(record.value)
+                heads[record.channel] = envelope.position
                 row = events.row(envelope)
                 projected = rows.project(envelope)
             except Exception as exc:  # a poison event: set aside, the batch goes on
@@ -103,6 +119,11 @@ class OlapWriter:
                 # Events already stored (a redelivery) are ignored by their (subject, sequence) key.
                 _insert(conn, "events", events.to_arrow(list(event_rows.values())), "INSERT OR IGNORE")
                 apply(conn, changes)
+                if heads:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO channel_heads VALUES (?, ?, ?)",
+                        [(source, partition, position) for (source, partition), position in heads.items()],
+                    )
                 positions.store(conn, "?", self.name, self._generation, records)
                 conn.execute("COMMIT")
             except BaseException:

@@ -417,6 +417,54 @@ def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
                 "weighted_amount": 3200.0,
             },
         ],
+        # The deals board: d3 and d7 in qualify, d4 in negotiation; the other stages empty.
+        "metric_pipeline": [
+            {
+                "pipeline_id": p1,
+                "stage": "qualify",
+                "stage_order": 1,
+                "currency": "EUR",
+                "open_deals": 2,
+                "amount": Decimal(10000),
+                "weighted_amount": 2000.0,
+            },
+            {
+                "pipeline_id": p1,
+                "stage": "proposal",
+                "stage_order": 2,
+                "currency": None,
+                "open_deals": 0,
+                "amount": Decimal(0),
+                "weighted_amount": 0.0,
+            },
+            {
+                "pipeline_id": p1,
+                "stage": "negotiation",
+                "stage_order": 3,
+                "currency": "EUR",
+                "open_deals": 1,
+                "amount": Decimal(4000),
+                "weighted_amount": 3200.0,
+            },
+            {
+                "pipeline_id": p2,
+                "stage": "review",
+                "stage_order": 1,
+                "currency": None,
+                "open_deals": 0,
+                "amount": Decimal(0),
+                "weighted_amount": 0.0,
+            },
+            {
+                "pipeline_id": p2,
+                "stage": "quote",
+                "stage_order": 2,
+                "currency": None,
+                "open_deals": 0,
+                "amount": Decimal(0),
+                "weighted_amount": 0.0,
+            },
+        ],  # fmt: skip
         # Customers at the start: A: c3, c4; B: c1, c4, c5, c6 (c3 churned in A). Churned:
         # A: c3; B: c1, c4.
         "metric_churn": [
@@ -444,6 +492,8 @@ def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
             {"month": a, "consented_at_start": 2, "new_consented": 2, "withdrawals": 1, "growth_rate": 0.5},
             {"month": b, "consented_at_start": 3, "new_consented": 1, "withdrawals": 1, "growth_rate": 0.0},
         ],
+        # Consented now: c3, c4, c5 (c1 and c2 withdrew, c6 never gave it).
+        "metric_list_size": [{"contacts": 6, "consented": 3, "consented_share": 0.5}],
         # A: NPS 10, 9, 7, 3 → 2 promoters, 1 detractor of 4; CES 2, 6. B: NPS 0; CES 5.
         "metric_nps": [
             {
@@ -523,6 +573,19 @@ def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
             {"month": a, "priority": "low", "cases_due": 1, "met_both": 1, "compliance": 1.0},
             {"month": b, "priority": "high", "cases_due": 1, "met_both": 0, "compliance": 0.0},
         ],
+        # Unresolved: k5 (normal, never assigned), its first-response breach recorded; its
+        # resolution deadline (B+8) is still ahead of now.
+        "metric_case_backlog": [
+            {
+                "priority": "normal",
+                "status": "new",
+                "cases": 1,
+                "first_response_breached": 1,
+                "resolution_breached": 0,
+                "within_sla": 0,
+                "within_sla_rate": 0.0,
+            },
+        ],  # fmt: skip
         # Now: c1 churned 130, c2 subscriber 70, c3 churned 10, c4 customer 0, c5 customer 200,
         # c6 evangelist 0.
         "metric_lead_scores": [
