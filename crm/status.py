@@ -70,9 +70,7 @@ def statuses(container: Container) -> list[Status]:
                 found = trace(snapshot)
                 generation, stored = positions.peek(snapshot, "?", name)
             age = f"snapshot {found.snapshot}, published {found.published_at:%H:%M:%S} UTC" if found.snapshot else ""
-            result.append(
-                Status(name, "duckdb", generation, _describe(stored), positions.lag(stored, ends), age)
-            )
+            result.append(Status(name, "duckdb", generation, _describe(stored), positions.lag(stored, ends), age))
             continue
         positions.ensure(cursor)
         generation, stored = positions.read(cursor, "?", name)

@@ -116,7 +116,7 @@ class Publisher:
         write_lock: AbstractContextManager[Any],
         warehouse: Path,
         every: float = 1.0,
-        keep_seconds: float = 60.0,
+        keep_seconds: float = 5.0,
     ) -> None:
         self._conn = connection.cursor()
         self._conn.execute(NO_AUTOMATIC_CHECKPOINT)
