@@ -27,6 +27,7 @@ from projections import positions
 from projections.olap import events, merge, metrics, rows, schema
 from projections.olap.rows import Change, Insert, Patch
 from streams.envelope import Envelope
+from streams.log import LOG_CHANNEL
 from streams.records import Channel, Record
 
 #: State tables: the column holding the aggregate id.
@@ -120,6 +121,10 @@ class OlapWriter:
                 _insert(conn, "events", events.to_arrow(list(event_rows.values())), "INSERT OR IGNORE")
                 apply(conn, changes)
                 if heads:
+                    # A projection follows the embedded log or Kafka's partitions, never both: after
+                    # a rebuild replayed the other one, its heads say nothing of what comes next.
+                    from_log = all(channel == LOG_CHANNEL for channel in heads)
+                    conn.execute("DELETE FROM channel_heads WHERE (source = ?) <> ?", (LOG_CHANNEL[0], from_log))
                     conn.executemany(
                         "INSERT OR REPLACE INTO channel_heads VALUES (?, ?, ?)",
                         [(source, partition, position) for (source, partition), position in heads.items()],

@@ -411,7 +411,9 @@ def olap_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
             t
             for (t,) in conn.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-                "AND table_name NOT IN ('projection_positions', 'projection_generations')"
+                # How far each stream got and what was last published: bookkeeping, not rows.
+                "AND table_name NOT IN ('projection_positions', 'projection_generations', 'channel_heads', "
+                "'warehouse_snapshot')"
             ).fetchall()
         ]
         return {t: sorted(map(tuple, conn.execute(f"SELECT COLUMNS(*)::VARCHAR FROM {t}").fetchall())) for t in tables}

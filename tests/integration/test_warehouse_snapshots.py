@@ -303,3 +303,27 @@ def test_crm_sql_and_the_api_read_the_warehouse_as_of_an_instant(published, embe
     for params in ({"as_of": "2026-03-31T00:00:00"}, {"as_of": before, "time": "someday"}, {"as_of": "soon"}):
         refused = client.get("/v1/analytics/list-size", params=params)
         assert refused.status_code == 422 and refused.json()["code"] == "validation_error", params
+
+
+def test_the_channel_heads_follow_the_stream_the_projection_reads_now(embedded, tmp_path):
+    """After a rebuild replayed the embedded log, a projection that goes on from Kafka's
+    partitions must not keep the log's head: it would hold complete_through back forever."""
+    from projections.olap.writer import OlapWriter
+    from streams.records import Record
+
+    record_contacts(embedded, 3)
+    source = embedded.source("olap")
+    source.start(lambda: {})
+    records = source.poll(100, 0)
+    source.close()
+    writer = OlapWriter(duckdb.connect(str(tmp_path / "heads.duckdb")))
+    writer.positions()
+    writer.write(records[:4], lambda record, error: None)
+    heads = "SELECT source, partition, position FROM channel_heads ORDER BY ALL"
+    assert writer._conn.execute(heads).fetchall() == [("log", 0, 4)]
+    as_kafka = [Record("crm.contact.events", i % 2, i, r.key, r.value) for i, r in enumerate(records[4:])]
+    writer.write(as_kafka, lambda record, error: None)
+    assert writer._conn.execute(heads).fetchall() == [("crm.contact.events", 0, 5), ("crm.contact.events", 1, 6)]
+    with writer._conn.cursor() as cursor:
+        found = trace(cursor)
+    assert (found.position, found.complete_through) == (6, 5)
