@@ -49,6 +49,7 @@ from streams import kafka, topics
 from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters, read_topic
 from streams.feed import Feed
 from streams.kafka import KafkaClients
+from streams.lease import Lease, lease_for
 from streams.log import NotificationLogSource
 from streams.opening import OpenedSource
 from streams.records import Source
@@ -224,10 +225,16 @@ class Container:
             self.settings.kafka_partitions,
         )
 
+    @cached_property
+    def relay_lease(self) -> Lease:
+        """Held by the one relay of the deployment that publishes (see ``streams.lease``);
+        shared by every relay this process builds."""
+        return self._closing("the relay lease", lease_for(self.settings.event_store_url, RELAY_NAME))
+
     def relay(self) -> Relay:
         self.ensure_topics()
         publisher = self._closing("the relay's publisher", kafka.KafkaPublisher(self.kafka_clients, self.topic_for))
-        relay = Relay(self.store, publisher, self.dead_letters)
+        relay = Relay(self.store, publisher, self.dead_letters, self.relay_lease)
         self.store.on_saved(relay.wake)
         return relay
 

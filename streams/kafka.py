@@ -1,5 +1,5 @@
 """Kafka transport: the one factory of Kafka clients, topic creation, the idempotent
-publisher and the consumer source."""
+publisher of the relay and the consumer source."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.partitioner.default import murmur2
 from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 
-from streams.envelope import CONTENT_TYPE, Envelope
+from streams.envelope import CONTENT_TYPE
 from streams.faults import REFUSALS
+from streams.outbox import Outgoing
 from streams.records import Channel, Record
 
 log = logging.getLogger(__name__)
@@ -128,42 +130,77 @@ def ensure_topics(clients: KafkaClients, topics: Iterable[str], partitions: int)
 
 
 class KafkaPublisher:
-    """Publishes envelopes keyed by aggregate id; ``publish`` returns only once the broker
-    acknowledged every record (acks=all), so the caller may then record its position."""
+    """Publishes the relay's records keyed by aggregate id; ``publish`` returns only once
+    the broker acknowledged every record (acks=all), so the caller may then record its
+    position.
+
+    Order: all records of an aggregate go to one partition (the key's murmur2 hash, as
+    Kafka's default partitioner places them), and the idempotent producer keeps each
+    partition in send order even when it retries, with up to 5 requests in flight.
+
+    Throughput: a batch is sent without waiting on any one record and then flushed once;
+    the producer fills large batches (``linger_ms`` and ``batch_size`` below) and does not
+    compress them (gzip cost more of the relay's one core than it saved; docs/BENCHMARKS.md,
+    Relay). Each record names its partition, from the key's hash remembered per aggregate:
+    kafka-python's pure-Python partitioner would hash every key again. A pure-Python
+    CRC-32C of every batch would cost more than everything else, so kafka-python is
+    installed with its ``crc32c`` extra (pyproject.toml)."""
+
+    #: The producer's batch per partition, in bytes: under the broker's default limit on
+    #: a batch (``message.max.bytes``, 1 MiB), which a batch must never reach.
+    BATCH_BYTES = 256 * 1024
+    #: How long a batch that is not full waits for more records; ``publish`` flushes at its
+    #: end, so this delays nothing, it only keeps batches full while records come.
+    LINGER_MS = 50
+    #: Keys whose partition hash is remembered (about 100 bytes each).
+    HASHES_KEPT = 100_000
 
     def __init__(self, clients: KafkaClients, topic_for: Callable[[str], str], timeout: float = 30.0) -> None:
         self._topic_for = topic_for
         self._timeout = timeout
         self._closing = False
+        self._hashes: dict[bytes, int] = {}
         self._producer = clients.producer(
             acks="all",
             enable_idempotence=True,
             # Idempotence keeps per-partition order with up to 5 requests in flight.
             max_in_flight_requests_per_connection=5,
-            linger_ms=5,
-            compression_type="gzip",
+            linger_ms=self.LINGER_MS,
+            batch_size=self.BATCH_BYTES,
         )
 
-    def publish(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, Exception]]:
-        """Sends every envelope and waits for the broker; answers those it refused for good
+    def publish(self, records: Sequence[Outgoing]) -> list[tuple[Outgoing, Exception]]:
+        """Sends every record and waits for the broker; answers those it refused for good
         (too large, say). Raises when it could not reach the broker: nothing is refused then,
         and the whole batch is sent again (consumers drop the repeats)."""
         headers = [("content-type", CONTENT_TYPE.encode())]
-        sent: list[tuple[Envelope, FutureRecordMetadata]] = []
-        refused: list[tuple[Envelope, Exception]] = []
-        for e in envelopes:
+        #: aggregate type → (topic, its partitions), looked up once per call.
+        routes: dict[str, tuple[str, list[int]]] = {}
+        hashes, send = self._hashes, self._producer.send
+        sent: list[tuple[Outgoing, FutureRecordMetadata]] = []
+        refused: list[tuple[Outgoing, Exception]] = []
+        for record in records:
+            key = record.key
             try:
-                future = self._producer.send(
-                    self._topic_for(e.aggregate_type), key=e.subject.encode(), value=e.to_json(), headers=headers
-                )
+                route = routes.get(record.aggregate_type)
+                if route is None:
+                    route = routes[record.aggregate_type] = self._route(record.aggregate_type)
+                topic, partitions = route
+                hashed = hashes.get(key)
+                if hashed is None:
+                    hashed = self._hash(key)
+                partition = partitions[hashed % len(partitions)]
+                future = send(topic, key=key, value=record.value, headers=headers, partition=partition)
             except Exception as exc:  # refused before sending: too large for the client's limit
                 if not isinstance(exc, REFUSALS) or self._closing:
                     raise
-                refused.append((e, exc))
+                refused.append((record, exc))
                 continue
-            sent.append((e, future))
+            sent.append((record, future))
         self._producer.flush(timeout=self._timeout)
-        for e, future in sent:
+        for record, future in sent:
+            if future.succeeded():
+                continue
             try:
                 future.get(timeout=self._timeout)
             except Exception as exc:
@@ -172,8 +209,22 @@ class KafkaPublisher:
                 # batch is published again later.
                 if not isinstance(exc, REFUSALS) or self._closing:
                     raise
-                refused.append((e, exc))
+                refused.append((record, exc))
         return refused
+
+    def _route(self, aggregate_type: str) -> tuple[str, list[int]]:
+        """The topic of an aggregate type and its partitions, as the producer knows them
+        (waiting, as ``send`` would, for the topic's metadata)."""
+        topic = self._topic_for(aggregate_type)
+        return topic, sorted(self._producer.partitions_for(topic))
+
+    def _hash(self, key: bytes) -> int:
+        """The key's partition hash, as Kafka's default partitioner computes it (which
+        then takes it modulo the number of partitions, in partition order)."""
+        if len(self._hashes) >= self.HASHES_KEPT:
+            self._hashes.clear()
+        hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return hashed
 
     def close(self, timeout: float = 2.0) -> None:
         """Waits at most ``timeout`` seconds for records still in flight: what the broker

@@ -1,6 +1,16 @@
 """The outbox relay: publishes the event store's notification log to Kafka, in order,
 and records how far it got only after the broker acknowledged.
 
+It works in batches: one query reads a page of the log, each event is decoded and
+encoded once (streams/outbox.py), the publisher sends them all and waits once for the
+broker's acknowledgement of the lot, and one transaction records the new position.
+
+Several relays may run against one event store, for availability: only the holder of the
+relay lease (streams/lease.py) publishes; the others stand by, asking for the lease at
+every poll, and whoever takes it over starts from the recorded position. So two relays
+never publish side by side for longer than it takes a lost holder to notice, and a subject's
+events are never reordered: at worst the last batch is published twice (at-least-once).
+
 The relay never stops on one event: an event it cannot encode, or one the broker refuses
 for good (too large, say), goes to the dead letters with its position, aggregate, version
 and hash (so that ``crm audit verify --kafka`` accounts for the hole it leaves on Kafka),
@@ -14,36 +24,55 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 
 from streams.deadletters import DeadLetters
-from streams.envelope import Envelope, from_domain_event
 from streams.faults import is_outage
+from streams.lease import Lease
+from streams.outbox import NotificationLog, Outgoing, encode
 from streams.records import Record
 
 log = logging.getLogger(__name__)
 
 RELAY_NAME = "relay"
+#: Events per batch: one query, one wait for the broker and one position per batch. Large
+#: enough that those are a small share of the time; a batch is a few megabytes in memory.
+BATCH_SIZE = 5000
 
 
 class Publisher(Protocol):
-    def publish(self, envelopes: Sequence[Envelope]) -> list[tuple[Envelope, Exception]]:
-        """Returns once every envelope is durably accepted or refused for good; answers the
+    def publish(self, records: Sequence[Outgoing]) -> list[tuple[Outgoing, Exception]]:
+        """Returns once every record is durably accepted or refused for good; answers the
         refused ones with the broker's reason. Raises when the broker is unreachable."""
+
+
+class LeaseLost(ConnectionError):
+    """This relay's lease ended while it published a batch: the batch is not recorded
+    (the new holder publishes it again), and the relay starts over as a standby."""
 
 
 class Relay:
     """A crash between publishing and recording the position republishes that batch on
     restart (at-least-once); consumers drop the repeats by ``(subject, sequence)``."""
 
-    def __init__(self, store: Any, publisher: Publisher, dead_letters: DeadLetters, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        store: Any,
+        publisher: Publisher,
+        dead_letters: DeadLetters,
+        lease: Lease,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
         self._store = store
         self._publisher = publisher
         self._dead_letters = dead_letters
+        self._lease = lease
         self._batch_size = batch_size
         self.dead_lettered = 0
+        self._log = NotificationLog(store)
         self._tracking = store.factory.tracking_recorder()
         self._position: int | None = None
+        self._term = 0
         self._wake = threading.Event()
 
     @property
@@ -54,47 +83,47 @@ class Relay:
         return self._position
 
     def publish_pending(self) -> int:
-        """Publishes the next batch; answers how many events it published."""
-        notifications = self._store.recorder.select_notifications(
-            start=self.position, limit=self._batch_size, inclusive_of_start=False
-        )
+        """Publishes the next batch when this process holds the relay lease; answers how
+        many events it published (0 when there are none, or while another relay is active)."""
+        if not self._lease.hold():
+            return 0
+        if self._lease.term != self._term:
+            # Taken (again): whoever held the lease meanwhile may have moved the position.
+            self._term = self._lease.term
+            self._position = None
+        notifications = self._log.after(self.position, self._batch_size)
         if not notifications:
             return 0
-        envelopes = []
+        records = []
         for n in notifications:
             try:
-                envelopes.append(self._envelope(n))
+                records.append(encode(self._store, n))
             except Exception as exc:
                 if is_outage(exc):
                     raise
                 self._dead_letter(n, None, exc)
-        for envelope, refusal in self._publisher.publish(envelopes):
-            self._dead_letter(None, envelope, refusal)
+        for record, refusal in self._publisher.publish(records):
+            self._dead_letter(None, record, refusal)
+        if not self._lease.hold() or self._lease.term != self._term:
+            raise LeaseLost("the relay lease changed hands while a batch was published; not recording it")
         last = notifications[-1].id
         self._tracking.insert_tracking(Tracking(RELAY_NAME, last))
         self._position = last
         return len(notifications)
 
-    def _envelope(self, notification: Any) -> Envelope:
-        """The event as recorded (personal fields sealed, the hash chain attached), encoded
-        once here so that an event that cannot be is found before anything is sent."""
-        event, chain = self._store.read_sealed(notification)
-        envelope = from_domain_event(event, notification.id, chain)
-        envelope.to_json()
-        return envelope
-
-    def _dead_letter(self, notification: Any, envelope: Envelope | None, error: Exception) -> None:
+    def _dead_letter(self, notification: Notification | None, record: Outgoing | None, error: Exception) -> None:
         """Sets one event aside, durably, before the relay's position moves past it."""
-        if envelope is not None:
-            key, position, version = envelope.subject, envelope.position, envelope.sequence
-            chain_hash, value = envelope.chainhash, envelope.to_json()
+        if record is not None:
+            key, position, version = record.subject, record.position, record.sequence
+            chain_hash, value = record.chainhash, record.value
         else:
+            assert notification is not None
             key, position, version = str(notification.originator_id), notification.id, notification.originator_version
             chain_hash, value = None, bytes(notification.state)
         log.error("relay cannot publish position %s (%s v%s): %s; dead-lettered", position, key, version, error)
-        record = Record("log", 0, position, key.encode(), value)
+        letter = Record("log", 0, position, key.encode(), value)
         extra = {"aggregate": key, "version": version, "chainhash": chain_hash}
-        self._dead_letters.send(RELAY_NAME, record, error, extra)
+        self._dead_letters.send(RELAY_NAME, letter, error, extra)
         self.dead_lettered += 1
 
     def wake(self) -> None:
@@ -102,11 +131,15 @@ class Relay:
         self._wake.set()
 
     def close(self) -> None:
+        """Closes the publisher. The lease is the process's (a relay built again after a
+        failure keeps it), and goes when the process's container closes."""
         close = getattr(self._publisher, "close", None)
         if close is not None:
             close()
 
     def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+        """Publishes until ``stop``; with nothing to publish, or while another relay is
+        active, waits ``idle_wait`` seconds (or until a save in this process) and asks again."""
         while not stop.is_set():
             if self.publish_pending() == 0:
                 self._wake.wait(idle_wait)
