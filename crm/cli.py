@@ -231,6 +231,8 @@ def relay(until_idle: bool) -> None:
     with _container(settings) as container:
         if until_idle:
             worker = container.relay()
+            if not container.relay_lease.hold():
+                raise click.ClickException("another relay is active (it holds the relay lease): nothing to do here")
             total = 0
             while n := worker.publish_pending():
                 total += n
@@ -696,6 +698,163 @@ def export_parquet(directory: str) -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         conn.close()
+
+
+@main.group("import")
+def import_() -> None:
+    """Bulk import from another CRM: one command per kind of row (docs/IMPORTING.md).
+
+    Every row becomes the command the API would send and passes every rule of the
+    aggregates; batches of rows are recorded in one transaction each, with the same
+    events, hash chains and sealed personal fields as commands. A row whose external id
+    was imported before (from the same --source) is skipped, so running an import again
+    records nothing new. Rejected rows go to a rejects file with their row number, the
+    rule's code and its message, while the valid rows go in.
+
+    \b
+    Exit status: 0 every row in (or skipped as imported before); 3 some rows rejected
+    (the others are in); 2 the file or the mapping cannot work (nothing written);
+    1 the event store failed (the batches before stay in: run it again to carry on).
+    """
+
+
+def _import_command(kind_name: str) -> None:
+    from pathlib import Path
+    from typing import Any
+
+    from commands.importing.kinds import KINDS
+
+    kind = KINDS[kind_name]
+    fields = "\n".join(f"  {t.name:22} {t.help}".rstrip() for t in kind.targets.values())
+    example = {
+        "contacts": 'crm import contacts people.csv --map external_id=Id --map name="Full Name" --map email=E-mail',
+        "accounts": "crm import accounts companies.csv --map external_id=Id --map name=Company --map domain=Website",
+        "deals": "crm import deals deals.csv --set pipeline_id=PIPELINE_ID --map contact_external_id=PersonId",
+        "cases": "crm import cases tickets.jsonl --map contact_external_id=requester --map subject=title",
+        "interactions": "crm import interactions activity.csv --map contact_external_id=PersonId "
+        "--map type=Activity --map details.nps=Score",
+    }[kind_name]
+
+    described = "\n\n".join(
+        [
+            f"Import {kind_name} from FILE (CSV with a header row, or JSON lines).",
+            'A column named like a field fills it; --map FIELD=COLUMN (or --mapping FILE.json, {"FIELD": '
+            '"COLUMN", …}) maps others, and --set FIELD=VALUE gives every row a value where its own cell is '
+            "empty. An unknown field or column is refused before anything is written. Times are ISO 8601 with "
+            "their offset (2025-03-01T09:30:00Z), dates YYYY-MM-DD.",
+            f"\b\nFields of {kind_name}:\n{fields}",
+            f"\b\nExample:\n  {example}",
+        ]
+    )
+
+    @import_.command(kind_name, help=described)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Fill FIELD from COLUMN (repeat).")
+    @click.option(
+        "--mapping",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help='A JSON file of FIELD → COLUMN, e.g. {"name": "Full Name"}; --map adds to it.',
+    )
+    @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="A value for rows whose cell is empty.")
+    @click.option(
+        "--source",
+        default="default",
+        show_default=True,
+        help="The system the rows come from; external ids are unique within it, and rows refer to others "
+        "(contact_external_id) imported from the same source.",
+    )
+    @click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="Where rejected rows go (default: FILE's name with .rejects, beside it).",
+    )
+    @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from FILE's extension.")
+    @click.option("--delimiter", help="The CSV delimiter (default: guessed from the header: , ; tab or |).")
+    @click.option("--batch-size", default=2000, show_default=True, help="Rows per transaction.")
+    @click.option("--workers", default=1, show_default=True, help="Processes sharing the rows (PostgreSQL only).")
+    @click.option("--dry-run", is_flag=True, help="Check every row against the rules; record nothing.")
+    def run(
+        file: Path,
+        maps: tuple[str, ...],
+        mapping: Path | None,
+        sets: tuple[str, ...],
+        source: str,
+        rejects: Path | None,
+        fmt: str | None,
+        delimiter: str | None,
+        batch_size: int,
+        workers: int,
+        dry_run: bool,
+    ) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        from commands.config import CommandConfig
+        from commands.importing.mapping import MappingError, parse_pairs, read_mapping_file
+        from commands.importing.run import ImportFailed, ImportOptions, ImportReport, check, run_import
+        from commands.importing.sources import SourceError
+
+        try:
+            mapped = {**(read_mapping_file(mapping) if mapping else {}), **parse_pairs(maps, "--map")}
+            options = ImportOptions(
+                kind_name, file, fmt, mapped, parse_pairs(sets, "--set"), source, rejects, batch_size, workers,
+                delimiter, dry_run,
+            )  # fmt: skip
+            check(options)
+        except (MappingError, SourceError) as exc:
+            raise click.UsageError(str(exc)) from None
+
+        def summary(report: ImportReport) -> str:
+            verb = "would record" if report.dry_run else "recorded"
+            text = (
+                f"{kind_name} from {report.path.name}: {report.rows:,} rows; {verb} {report.recorded:,} "
+                f"({report.events:,} events), skipped {report.skipped:,} imported before, "
+                f"rejected {report.rejected:,}; {report.seconds:.1f}s, {report.rows_per_second:,.0f} rows/s"
+            )
+            if report.positions:
+                text += f"; positions {report.positions[0]}-{report.positions[1]}"
+            if report.rejects_path:
+                text += f"\nrejected rows: {report.rejects_path}"
+            return text
+
+        operator = _operator()
+        with _container() as container:
+            settings = container.settings
+            config = CommandConfig(scoring_rules=settings.rules, sla_policy=settings.sla_policy)
+            with Progress(
+                TextColumn(f"importing {kind_name}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            ) as bar:
+                task = bar.add_task("import", total=None, counts="")
+                started = time.perf_counter()
+
+                def progress(done: Any) -> None:
+                    rate = done.rows / max(time.perf_counter() - started, 1e-9)
+                    counts = f"{done.rows:,} rows, {rate:,.0f}/s, {done.skipped:,} skipped, {done.rejected:,} rejected"
+                    bar.update(task, completed=done.done, total=done.total, counts=counts)
+
+                try:
+                    report = run_import(
+                        settings.event_store_url, config, options, operator.actor, progress,
+                        container.store if workers == 1 else None,
+                    )  # fmt: skip
+                except MappingError as exc:
+                    raise click.UsageError(str(exc)) from None
+                except ImportFailed as failed:
+                    if failed.report is not None:
+                        click.echo(summary(failed.report))
+                    raise click.ClickException(f"the import stopped: {failed}; run it again to carry on") from None
+        click.echo(summary(report))
+        if report.rejected:
+            raise SystemExit(3)
+
+
+for _kind in ("contacts", "accounts", "deals", "cases", "interactions"):
+    _import_command(_kind)
 
 
 if __name__ == "__main__":

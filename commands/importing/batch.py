@@ -1,0 +1,315 @@
+"""Runs a batch of imported rows through the command handlers and records every event
+they make in one transaction.
+
+Each row runs the handler the command bus would run (``commands/handlers.py``), with a
+unit of work that loads from what the batch loaded in bulk and saves into the batch
+instead of the store; so the rules, the events and their fields are the command path's.
+Then, as ``CrmEventStore.save`` does for a command, the batch's personal fields are
+sealed with each person's key (``commands/privacy.py``), every event is linked to its
+aggregate's hash chain (``commands/chain.py``) and mapped to its stored form by the
+store's own mapper; ``storage`` writes them. Snapshots are taken afterwards where the
+store's snapshotting interval says, as after any save.
+
+Each row first passes the door every command passes (``commands/limits.py``), unless
+its aggregate (or idempotency key) exists already or came earlier in the file: then it is
+skipped. A row refused by the door or a rule records nothing and leaves the rest of the
+batch alone. If another writer records something the batch meant to record first (a version,
+a key), the batch is loaded and run again: nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from commands.bus import A, Handler, UnitOfWork
+from commands.chain import Chain, form_of
+from commands.config import CommandConfig
+from commands.errors import NotFound
+from commands.group_commit import GroupCommitter
+from commands.importing.rows import Row
+from commands.importing.storage import BatchConflict, BatchStorage
+from commands.limits import check_storable
+from commands.privacy import Sealer
+from commands.recorders import IdempotencyClaim, fingerprint
+from commands.results import CommandResult
+from commands.store import CrmEventStore, CrmMapper
+from domain.errors import DomainError
+from domain.integrity import GENESIS, chain_hash
+from domain.privacy import locate, personal_paths
+from domain.registry import topic_of
+
+#: How often a batch is run again after another writer got there first.
+ATTEMPTS = 5
+
+
+@dataclass
+class Rejection:
+    row: int
+    code: str
+    message: str
+
+
+@dataclass
+class BatchOutcome:
+    """Rows ``recorded`` (with their ``events``), ``skipped`` (recorded before) and
+    ``rejected``; ``positions``: the first and last event-store position written."""
+
+    recorded: int = 0
+    events: int = 0
+    skipped: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    positions: tuple[int, int] | None = None
+
+
+@dataclass
+class _Known:
+    """An aggregate as the store has it, and the version and chain hash of its last
+    recorded event (the aggregate in memory may be ahead while a batch runs)."""
+
+    aggregate: Any
+    version: int
+    hash: str
+
+
+class _Keys:
+    """The key vault of one batch: keys read (or created) for its people beforehand."""
+
+    def __init__(self, keys: dict[UUID, bytes]) -> None:
+        self._keys = keys
+
+    def personal_key(self, contact_id: UUID, create: bool) -> bytes | None:
+        return self._keys.get(contact_id)
+
+
+@dataclass
+class BatchUnitOfWork(UnitOfWork):
+    """The unit of work of one imported row: ``load`` answers from what the batch loaded,
+    ``save`` hands the new events to the batch. A new aggregate takes the row's ``target``
+    id, derived from its external id."""
+
+    loaded: dict[UUID, Any] = field(default_factory=dict)
+    target: UUID | None = None
+    saved: list[tuple[Any, list[Any]]] = field(default_factory=list)
+
+    def load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
+        aggregate = self.loaded.get(aggregate_id)
+        if not isinstance(aggregate, cls):  # the command path's answer, word for word
+            raise NotFound(f"no {cls.__name__.lower()} {aggregate_id}")
+        return aggregate
+
+    def save(
+        self, primary: Aggregate, *others: Aggregate, erase_keys: Sequence[UUID] = (), **extra: Any
+    ) -> CommandResult:
+        if erase_keys:
+            raise TypeError("an import erases nobody")
+        identity = primary.id
+        for aggregate in (primary, *others):
+            events: list[Any] = list(aggregate.collect_events())
+            if events and events[0].originator_version == 1:
+                if aggregate is not primary or self.target is None:
+                    raise TypeError("an imported row creates at most one aggregate, its own")
+                for event in events:
+                    # In place, as the store seals and chains events before they are stored;
+                    # the aggregate in memory keeps its own id and is not used again.
+                    event.__dict__["originator_id"] = self.target
+                identity = self.target
+            self.saved.append((aggregate, events))
+        return CommandResult(identity, primary.version, None, extra)
+
+
+class BatchImporter:
+    """Runs batches of one import, one after the other. Aggregates it loads or changes
+    stay in memory (up to ``cache_size``) for the next batches, with their chain heads;
+    another writer changing one meanwhile makes the next batch that records on it
+    conflict, reload and run again."""
+
+    def __init__(
+        self,
+        store: CrmEventStore,
+        storage: BatchStorage,
+        config: CommandConfig,
+        handlers: dict[type, Handler],
+        cache_size: int = 100_000,
+        dry_run: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.config = config
+        self.handlers = handlers
+        self.dry_run = dry_run
+        self._clock = clock
+        self._mapper = cast(CrmMapper, store.mapper)
+        self._known: OrderedDict[UUID, _Known] = OrderedDict()
+        self._cache_size = cache_size
+        # Never used to commit: a batch unit of work saves into the batch.
+        self._committer = GroupCommitter(store)
+        self._snapshot_every = {cls: n for cls, n in store.snapshotting_intervals.items()}
+
+    def run(self, rows: Sequence[Row]) -> BatchOutcome:
+        for attempt in range(ATTEMPTS):
+            touched: set[UUID] = set()
+            try:
+                return self._attempt(rows, touched)
+            except BatchConflict:
+                for aggregate_id in touched:
+                    self._known.pop(aggregate_id, None)
+                if attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+            except BaseException:
+                for aggregate_id in touched:  # changed in memory, never written
+                    self._known.pop(aggregate_id, None)
+                raise
+        raise AssertionError("unreachable")
+
+    def _attempt(self, rows: Sequence[Row], touched: set[UUID]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        recorded_before = self._recorded_before(rows)
+        loaded = self._load({ref for row in rows if _mark(row) not in recorded_before for ref in _references(row)})
+        touched.update(loaded)
+        seen: set[UUID | str] = set()
+        changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]] = []
+        for row in rows:
+            mark = _mark(row)
+            if mark in recorded_before or mark in seen:
+                outcome.skipped += 1
+                continue
+            uow = BatchUnitOfWork(
+                self.store, self._committer, self.config, self._clock(), loaded=loaded, target=row.target
+            )
+            try:
+                check_storable(row.command, row.meta)  # the door every command passes
+                result = self.handlers[type(row.command)](row.command, row.meta, uow)
+            except DomainError as error:
+                outcome.rejected.append(Rejection(row.row, error.code, error.detail))
+                continue
+            seen.add(mark)
+            changes.append((row, result, uow.saved))
+        events = [e for _, _, saved in changes for _, events in saved for e in events]
+        outcome.recorded, outcome.events = len(changes), len(events)
+        if self.dry_run or not events:
+            return outcome
+        self._seal(changes)
+        Chain(self._stored_hash).link(events)
+        stored = [self._mapper.to_stored_event(e) for e in events]
+        positions = self.storage.write(stored, self._claims(changes))
+        outcome.positions = (positions[0], positions[-1])
+        self._committed(changes)
+        return outcome
+
+    def _recorded_before(self, rows: Sequence[Row]) -> set[UUID | str]:
+        targets = [row.target for row in rows if row.target is not None]
+        keys = [row.key for row in rows if row.key is not None]
+        return {*self.storage.existing(targets), *self.storage.claimed(keys)}
+
+    def _load(self, ids: set[UUID]) -> dict[UUID, Any]:
+        """The aggregates the batch's handlers load: from memory, or all at once from the
+        store. They are rebuilt from their events as recorded (personal fields sealed: the
+        rules an import runs never read them)."""
+        missing = [i for i in ids if i not in self._known]
+        for aggregate_id, stored in self.storage.events_of(missing).items():
+            aggregate, head = None, GENESIS
+            for record in stored:
+                event, chain = self._mapper.decode(record)
+                aggregate = event.mutate(aggregate)
+                head = _hash_of(event, chain)
+            self._remember(aggregate_id, _Known(aggregate, stored[-1].originator_version, head))
+        found = {}
+        for aggregate_id in ids:
+            known = self._known.get(aggregate_id)
+            if known is not None:
+                self._known.move_to_end(aggregate_id)
+                found[aggregate_id] = known.aggregate
+        return found
+
+    def _remember(self, aggregate_id: UUID, known: _Known) -> None:
+        self._known[aggregate_id] = known
+        self._known.move_to_end(aggregate_id)
+        while len(self._known) > self._cache_size:
+            self._known.popitem(last=False)
+
+    def _seal(self, changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]]) -> None:
+        """As ``CrmEventStore.save``: each personal field with its person's key."""
+        sealing: list[tuple[Any, tuple[str, ...], UUID]] = []
+        for _, _, saved in changes:
+            for aggregate, events in saved:
+                for event in events:
+                    paths = personal_paths(topic_of(event))
+                    if any(holder[name] is not None for path in paths for holder, name in locate(event.__dict__, path)):
+                        owner = getattr(aggregate, "contact_id", None) or getattr(event, "contact_id", None)
+                        sealing.append((event, paths, owner or event.originator_id))
+        if not sealing:
+            return
+        sealer = Sealer(_Keys(self.storage.personal_keys(sorted({owner for _, _, owner in sealing}))))
+        for event, paths, owner in sealing:
+            sealer.seal_fields(event.__dict__, paths, owner)
+
+    def _stored_hash(self, aggregate_id: UUID, version: int) -> str | None:
+        known = self._known.get(aggregate_id)
+        if known is not None and known.version == version:
+            return known.hash
+        for record in self.storage.events_of([aggregate_id]).get(aggregate_id, []):
+            if record.originator_version == version:
+                return _hash_of(*self._mapper.decode(record))
+        return None
+
+    def _claims(self, changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]]) -> list[IdempotencyClaim]:
+        """For rows recorded under an idempotency key: the answer the command would have
+        given, with the position of its last event."""
+        claims, end = [], -1
+        for row, result, saved in changes:
+            count = sum(len(events) for _, events in saved)
+            end += count
+            if row.key is not None and count:  # a row that recorded nothing has no position
+                response = {"id": str(result.id), "version": result.version, "extra": result.extra}
+                claims.append(IdempotencyClaim(row.key, fingerprint(row.command), response, last_event=end))
+        return claims
+
+    def _committed(self, changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]]) -> None:
+        """After the batch's transaction: remember the new chain heads of the aggregates
+        that stay in use, and take the snapshots a save would take."""
+        for _, _, saved in changes:
+            for aggregate, events in saved:
+                if not events:
+                    continue
+                last = events[-1]
+                if last.originator_version > 1:  # an aggregate loaded, changed and kept
+                    chain = last.__dict__["chain"]
+                    self._remember(last.originator_id, _Known(aggregate, last.originator_version, chain["hash"]))
+                every = self._snapshot_every.get(type(aggregate))
+                if every:
+                    for event in events:
+                        if event.originator_version % every == 0:
+                            self.store.take_snapshot(event.originator_id, version=event.originator_version)
+
+
+def _hash_of(event: Any, chain: dict[str, str] | None) -> str:
+    """The chain hash of a stored event; one recorded before events were chained has its
+    own form's (as ``CrmEventStore`` reads it)."""
+    return chain["hash"] if chain is not None else chain_hash(GENESIS, form_of(event))
+
+
+def _mark(row: Row) -> UUID | str:
+    """What makes the row recorded already: its aggregate, or its idempotency key."""
+    mark = row.target or row.key
+    assert mark is not None
+    return mark
+
+
+def _references(row: Row) -> tuple[UUID, ...]:
+    command: Any = row.command
+    found = []
+    for name in ("pipeline_id", "contact_id", "account_id"):
+        value = getattr(command, name, None)
+        if isinstance(value, UUID):
+            found.append(value)
+    return tuple(found)
