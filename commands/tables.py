@@ -27,7 +27,7 @@ def create_tables(store: Application) -> None:
     step = migrations.Step(
         1, "events, snapshots and tracking; command log and personal keys", lambda conn: _create(conn, recorders)
     )
-    conn = _connect(store)
+    conn = connect_apart(store)
     try:
         migrations.migrate(conn, COMPONENT, [step])
     finally:
@@ -63,10 +63,11 @@ def _create(conn: Any, recorders: list[Any]) -> None:
             recorder.create_table()
 
 
-def _connect(store: Application) -> Any:
-    """A connection of the migration's own to the store's database, outside eventsourcing's
-    pools: its PostgreSQL pool ends a transaction left idle for a few seconds (as this one is
-    while a recorder creates its tables), and its SQLite pool lets one connection write."""
+def connect_apart(store: Application) -> Any:
+    """A connection of its own to the store's database (autocommit), outside eventsourcing's
+    pools: its PostgreSQL pool ends a transaction left idle for a few seconds (as a
+    migration's is while a recorder creates its tables, or an import's between statements it
+    shapes itself), and its SQLite pool lets one connection write."""
     datastore = _datastore(store)
     if isinstance(datastore, SQLiteDatastore):
         # The file eventsourcing's own connections open, the way they open it.

@@ -33,6 +33,7 @@ from psycopg.types.json import Jsonb
 
 from commands.recorders import IdempotencyClaim, PostgresCommandRecorder, SQLiteCommandRecorder
 from commands.store import CrmEventStore
+from commands.tables import connect_apart
 
 #: Ids per statement where SQLite needs one parameter each.
 _SQLITE_CHUNK = 500
@@ -85,18 +86,8 @@ class PostgresBatchStorage:
 
         self._errors = psycopg.errors
         datastore: PostgresDatastore = recorder.datastore
-        env = store.env
-        # A connection of its own, outside eventsourcing's pool (whose connections are in
-        # autocommit and ended when idle), for transactions this module shapes itself.
-        self._conn = psycopg.connect(
-            host=env.get("POSTGRES_HOST"),
-            port=env.get("POSTGRES_PORT"),
-            user=env.get("POSTGRES_USER"),
-            password=env.get("POSTGRES_PASSWORD"),
-            dbname=env.get("POSTGRES_DBNAME"),
-            connect_timeout=round(float(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)),
-            autocommit=True,
-        )
+        # For transactions this module shapes itself.
+        self._conn = connect_apart(store)
 
         def table(name: str) -> sql.Composed:
             return sql.SQL("{0}.{1}").format(sql.Identifier(datastore.schema), sql.Identifier(name))
