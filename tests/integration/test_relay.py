@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 from kafka.partitioner.default import murmur2
 
-from commands.contact import CreateContact, RecordInteraction
 from crm import story
 from crm.settings import Settings
 from crm.wiring import Container
@@ -25,6 +23,7 @@ from streams.lease import FileLease
 from streams.outbox import NotificationLog, encode
 from streams.relay import RELAY_NAME
 from tests.faults.processes import CrmProcess, crm_env, event_topics, kafka_records, wait_until
+from tests.integration.test_projector_restart import record_activity
 
 META = Meta("t", "relay", "relay")
 
@@ -36,17 +35,6 @@ def two_processes(production_settings: dict) -> Iterator[tuple[Container, Contai
     yield first, second
     for container in (second, first):
         container.close()
-
-
-def record(container: Container, contacts: int, interactions: int) -> dict[str, int]:
-    """Contacts with interactions; answers each contact's last version."""
-    versions = {}
-    for n in range(contacts):
-        result = container.commands.execute(CreateContact(name=f"Person {n}"), META)
-        for _ in range(interactions):
-            result = container.commands.execute(RecordInteraction(result.id, "page_visited", datetime.now(UTC)), META)
-        versions[str(result.id)] = result.version
-    return versions
 
 
 def on_kafka(settings: Settings) -> dict[str, list[int]]:
@@ -72,11 +60,11 @@ def drain(relay) -> int:
 
 def test_only_the_relay_holding_the_lease_publishes(two_processes):
     first, second = two_processes
-    versions = record(first, contacts=3, interactions=2)
+    versions = record_activity(first, contacts=3, interactions=2)
     active, standby = first.relay(), second.relay()
 
     assert drain(active) == 9
-    versions |= record(second, contacts=1, interactions=1)  # saved by the standby's process
+    versions |= record_activity(second, contacts=1, interactions=1)  # saved by the standby's process
     assert standby.publish_pending() == 0
     assert drain(active) == 2
 
@@ -85,10 +73,10 @@ def test_only_the_relay_holding_the_lease_publishes(two_processes):
 
 def test_a_standby_takes_over_from_the_recorded_position_when_the_active_relay_goes(two_processes):
     first, second = two_processes
-    versions = record(first, contacts=2, interactions=3)
+    versions = record_activity(first, contacts=2, interactions=3)
     active, standby = first.relay(), second.relay()
     assert drain(active) == 8
-    versions |= record(first, contacts=2, interactions=1)
+    versions |= record_activity(first, contacts=2, interactions=1)
     assert standby.publish_pending() == 0
 
     first.close()  # as its process ends: the lease goes with its session
@@ -100,10 +88,10 @@ def test_a_standby_takes_over_from_the_recorded_position_when_the_active_relay_g
 
 def test_a_relay_whose_session_ended_publishes_nothing_more_and_stands_by(two_processes, postgres_dsn):
     first, second = two_processes
-    versions = record(first, contacts=2, interactions=1)
+    versions = record_activity(first, contacts=2, interactions=1)
     active, standby = first.relay(), second.relay()
     assert drain(active) == 4
-    versions |= record(first, contacts=1, interactions=2)
+    versions |= record_activity(first, contacts=1, interactions=2)
 
     # The server ends the active relay's session (as when it stops hearing from its host).
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
@@ -119,7 +107,7 @@ def test_a_relay_whose_session_ended_publishes_nothing_more_and_stands_by(two_pr
         active.publish_pending()  # an outage, to its supervisor
     assert active.publish_pending() == 0  # connected again, it stands by
 
-    versions |= record(first, contacts=1, interactions=0)
+    versions |= record_activity(first, contacts=1, interactions=0)
     second.close()
     # Its lease back, it starts from the position the other relay recorded, not from its own.
     assert drain(active) == 1
@@ -152,15 +140,15 @@ def test_sigkilling_the_active_relay_process_hands_over_to_the_standby_losing_an
             "the other standing by", lambda: first.log_count("standing by") + second.log_count("standing by"), 60
         )
         active, standby = (first, second) if first.log_count("relay active") else (second, first)
-        versions = record(client, contacts=3, interactions=3)
+        versions = record_activity(client, contacts=3, interactions=3)
         expected = {s: list(range(1, v + 1)) for s, v in versions.items()}
         # Everything once: the standby published nothing.
         wait_until("the first events on Kafka", lambda: on_kafka(settings) == expected, 30)
 
-        versions |= record(client, contacts=2, interactions=2)
+        versions |= record_activity(client, contacts=2, interactions=2)
         active.kill()  # SIGKILL, while it may be publishing these
         assert active.proc.returncode == -signal.SIGKILL
-        versions |= record(client, contacts=2, interactions=2)
+        versions |= record_activity(client, contacts=2, interactions=2)
         wait_until("the standby active", lambda: standby.log_count("relay active"), 10)
 
         def everything_published() -> bool:
