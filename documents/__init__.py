@@ -1,0 +1,1 @@
+"""Documents customers read: quotes, as HTML and PDF."""
