@@ -4,23 +4,32 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-unit lint asyncapi venv lock services-up services-down bench clean
+.PHONY: demo test test-unit lint asyncapi chromium screenshots venv lock services-up services-down bench clean
 
 demo: venv
 	$(VENV)/bin/crm demo --reset
 
-test: venv lint asyncapi services-up
+test: venv lint asyncapi chromium services-up
 	$(PY) -m pytest
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy domain commands streams projections automations replay migrations dsn webhooks api crm
+	$(VENV)/bin/mypy domain commands streams projections automations replay migrations dsn webhooks api crm web documents
 
 # The AsyncAPI document (python -m streams.asyncapi), checked by the official AsyncAPI
 # parser from npm, installed by scripts/asyncapi.sh at the versions its lock names.
 asyncapi: venv
 	@scripts/asyncapi.sh
+
+# Debian's chromium, which the browser tests (tests/browser/) drive through Playwright by
+# path: nothing downloads a browser.
+chromium:
+	@scripts/chromium.sh
+
+# Takes the screenshots in docs/screenshots/ again, from the browser tests.
+screenshots: venv chromium services-up
+	CRM_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser -q
 
 test-unit: venv
 	$(PY) -m pytest tests/unit

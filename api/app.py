@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import web
 from api import (
     accesslog,
     accounts,
@@ -79,4 +80,5 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(contract.router)  # public, like /openapi.json
+    web.install(app)  # the pages under /app/, and / leading there
     return app
