@@ -1,6 +1,9 @@
 """Freshness of the warehouse's snapshots under a steady load, for bench/analytics.py (which
 runs it; `make bench` runs only the `bench/[a-z]*.py` files, so not this one alone).
 
+bench/freshness.py measures the same through the production path (its own writer, `crm
+project olap`; this module's reader, ``start`` and ``read_lags``).
+
 Three processes, as in production:
 
 - this one records commands through the real command layer of an embedded container
@@ -116,6 +119,56 @@ class _Lines:
         self._thread.join(10)
 
 
+def start(processes: list[subprocess.Popen[str]], *args: str, env: dict[str, str] | None = None) -> _Lines:
+    """``python -m bench._freshness ARGS…`` (the writer or the reader), its lines collected;
+    the process is added to ``processes`` for the caller to stop."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench._freshness", *args],
+        cwd=ROOT,
+        env=env if env is not None else _env(),
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    processes.append(process)
+    return _Lines(process)
+
+
+def first_read(reading: _Lines) -> tuple[list[tuple[int, float]], dict[int, float]]:
+    """When the reader first saw each position: every position up to ``through`` (the lowest
+    channel head) at the snapshot's time, and the positions listed ``above`` it."""
+    seen = [(m["through"], m["at"]) for m in reading.lines if "through" in m]
+    above: dict[int, float] = {}
+    for m in reading.lines:
+        for position in m.get("above", ()):
+            above.setdefault(position, m["at"])
+    return seen, above
+
+
+def read_at(seen: list[tuple[int, float]], above: dict[int, float], position: int) -> float | None:
+    i = bisect_left([s[0] for s in seen], position)
+    times = [t for t in (seen[i][1] if i < len(seen) else None, above.get(position)) if t is not None]
+    return min(times) if times else None
+
+
+def unread(reading: _Lines, positions: list[int]) -> int:
+    """How many of ``positions`` the reader has not seen yet."""
+    seen, above = first_read(reading)
+    return sum(1 for p in positions if read_at(seen, above, p) is None)
+
+
+def read_lags(reading: _Lines, answers: list[tuple[int, float]]) -> list[float]:
+    """Seconds from each answer ``(position, time.time())`` to the reader's first answer
+    holding its position, sorted. Every position must have been read."""
+    seen, above = first_read(reading)
+    lags = []
+    for position, answered in answers:
+        at = read_at(seen, above, position)
+        assert at is not None, f"position {position} was never read"
+        lags.append(max(0.0, at - answered))
+    return sorted(lags)
+
+
 def measure(
     data_dir: Path,
     seconds: float,
@@ -141,18 +194,6 @@ def measure(
     container = Container(settings)
     processes: list[subprocess.Popen[str]] = []
 
-    def start(*args: str) -> _Lines:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench._freshness", *args],
-            cwd=ROOT,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        processes.append(process)
-        return _Lines(process)
-
     peak = [0]
     watching = threading.Event()
 
@@ -172,14 +213,14 @@ def measure(
         first = container.commands.execute(CreateContact(name="Freshness first"), meta)
         assert first.position is not None
         started = time.monotonic()
-        writing = start("writer", str(data_dir), str(olap_path or ""), str(every))
+        writing = start(processes, "writer", str(data_dir), str(olap_path or ""), str(every))
         writing.wait_for("a first projected batch", lambda m: m.get("projected", 0) >= first.position, 600)
         published = writing.wait_for(
             "a snapshot holding it", lambda m: "published" in m and m["through"] >= first.position, 600
         )
         result.first_publish = time.monotonic() - started
         watcher.start()
-        reading = start("reader", str(warehouse), str(seconds + 180))
+        reading = start(processes, "reader", str(warehouse), str(seconds + 180))
         reading.wait_for("a first read", lambda m: m.get("snapshot", 0) >= published["published"], 120)
 
         answers: list[tuple[int, float]] = []
@@ -217,22 +258,19 @@ def measure(
     result.peak_folder_bytes = peak[0]
 
     seen = [(m["through"], m["at"], m["snapshot"]) for m in reading.lines if "through" in m]
-    heads = [s[0] for s in seen]
     commits = [(m["projected"], m["at"]) for m in writing.lines if "projected" in m]
     committed = [c[0] for c in commits]
-    lags, projected = [], []
+    projected = []
     for position, answered in answers:
-        i = bisect_left(heads, position)
-        lags.append(max(0.0, seen[i][1] - answered))
         j = bisect_left(committed, position)
         projected.append(max(0.0, commits[j][1] - answered))
-    result.lags, result.projected = sorted(lags), sorted(projected)
+    result.lags, result.projected = read_lags(reading, answers), sorted(projected)
     window = (answers[0][1], answers[-1][1] + 1e9)
     publications = [m for m in writing.lines if "published" in m and window[0] <= m["at"] <= window[1]]
     result.publishes = sorted(m["seconds"] for m in publications)
     times = [m["at"] for m in publications]
     result.intervals = sorted(b - a for a, b in zip(times, times[1:], strict=False))
-    first_seen = {}
+    first_seen: dict[int, float] = {}
     for _, at, number in seen:
         first_seen.setdefault(number, at)
     result.seen_after = sorted(
@@ -299,20 +337,30 @@ def reader(warehouse: str, seconds: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     snapshots = Snapshots(Path(warehouse))
     last = None
+    listed: set[int] = set()
     end = time.monotonic() + seconds
     while not stop.is_set() and time.monotonic() < end:
         try:
             with snapshots.read() as cursor:
-                number, through = cursor.execute(
+                row = cursor.execute(
                     "SELECT (SELECT max(number) FROM warehouse_snapshot), "
                     "(SELECT COALESCE(min(position), 0) FROM channel_heads)"
                 ).fetchone()
+                assert row is not None
+                number, through = row
+                above = []
+                if number != last:
+                    # With several channels (Kafka's partitions) the lowest head says nothing
+                    # of the events above it that the other channels already brought.
+                    found = cursor.execute("SELECT position FROM events WHERE position > ?", (through,)).fetchall()
+                    above = sorted(p for (p,) in found if p not in listed)
+                    listed.update(above)
         except Exception as error:
             _emit(error=repr(error), at=time.time())
             stop.wait(0.1)
             continue
         if number != last:
-            _emit(snapshot=number, through=through, at=time.time())
+            _emit(snapshot=number, through=through, at=time.time(), above=above)
             last = number
         stop.wait(0.01)
     snapshots.close()

@@ -45,7 +45,7 @@ from replay.audit import Audit
 from replay.rebuild import OlapRebuild, OltpRebuild, Projecting, Rebuild
 from replay.verify import Excused, Verdict, kafka_links, store_links
 from replay.verify import verify as verify_chains
-from streams import kafka, topics
+from streams import kafka, topics, wakeups
 from streams.deadletters import DeadLetters, FileDeadLetters, KafkaDeadLetters, read_topic
 from streams.feed import Feed
 from streams.kafka import KafkaClients
@@ -119,7 +119,10 @@ class Container:
     def store(self) -> CrmEventStore:
         if not self.settings.event_store:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return self._closing("the event store", CrmEventStore(self.settings.event_store_url))
+        store = self._closing("the event store", CrmEventStore(self.settings.event_store_url))
+        if self.settings.uses_kafka and (announcer := wakeups.announcer_for(self.settings.event_store_url)):
+            store.on_saved(self._closing("the save announcer", announcer).saved)
+        return store
 
     @cached_property
     def commands(self) -> CommandBus:
@@ -234,7 +237,8 @@ class Container:
     def relay(self) -> Relay:
         self.ensure_topics()
         publisher = self._closing("the relay's publisher", kafka.KafkaPublisher(self.kafka_clients, self.topic_for))
-        relay = Relay(self.store, publisher, self.dead_letters, self.relay_lease)
+        listener = wakeups.listener_for(self.settings.event_store_url)
+        relay = Relay(self.store, publisher, self.dead_letters, self.relay_lease, listener=listener)
         self.store.on_saved(relay.wake)
         return relay
 

@@ -5,11 +5,16 @@ It works in batches: one query reads a page of the log, each event is decoded an
 encoded once (streams/outbox.py), the publisher sends them all and waits once for the
 broker's acknowledgement of the lot, and one transaction records the new position.
 
+Between batches the relay waits until it is woken: by a save in its own process, or, over
+PostgreSQL, by a notification that another process saved (streams/wakeups.py); and at the
+latest after ``idle_wait`` seconds, so a lost notification only delays an event.
+
 Several relays may run against one event store, for availability: only the holder of the
 relay lease (streams/lease.py) publishes; the others stand by, asking for the lease at
-every poll, and whoever takes it over starts from the recorded position. So two relays
-never publish side by side for longer than it takes a lost holder to notice, and a subject's
-events are never reordered: at worst the last batch is published twice (at-least-once).
+every poll (not at every notification), and whoever takes it over starts from the recorded
+position. So two relays never publish side by side for longer than it takes a lost holder
+to notice, and a subject's events are never reordered: at worst the last batch is published
+twice (at-least-once).
 
 The relay never stops on one event: an event it cannot encode, or one the broker refuses
 for good (too large, say), goes to the dead letters with its position, aggregate, version
@@ -31,6 +36,7 @@ from streams.faults import is_outage
 from streams.lease import Lease
 from streams.outbox import NotificationLog, Outgoing, encode
 from streams.records import Record
+from streams.wakeups import Listener
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,7 @@ class Relay:
         dead_letters: DeadLetters,
         lease: Lease,
         batch_size: int = BATCH_SIZE,
+        listener: Listener | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -74,6 +81,9 @@ class Relay:
         self._position: int | None = None
         self._term = 0
         self._wake = threading.Event()
+        self._listener = listener
+        #: Whether the last ``publish_pending`` found this process holding the lease.
+        self.active = False
 
     @property
     def position(self) -> int:
@@ -85,7 +95,8 @@ class Relay:
     def publish_pending(self) -> int:
         """Publishes the next batch when this process holds the relay lease; answers how
         many events it published (0 when there are none, or while another relay is active)."""
-        if not self._lease.hold():
+        self.active = self._lease.hold()
+        if not self.active:
             return 0
         if self._lease.term != self._term:
             # Taken (again): whoever held the lease meanwhile may have moved the position.
@@ -127,20 +138,37 @@ class Relay:
         self.dead_lettered += 1
 
     def wake(self) -> None:
-        """New events were saved in this process: publish without waiting out the poll."""
+        """New events were saved (in this process, or in another, as its listener heard):
+        publish without waiting out the poll."""
         self._wake.set()
 
     def close(self) -> None:
-        """Closes the publisher. The lease is the process's (a relay built again after a
-        failure keeps it), and goes when the process's container closes."""
+        """Closes the listener and the publisher. The lease is the process's (a relay built
+        again after a failure keeps it), and goes when the process's container closes."""
+        if self._listener is not None:
+            self._listener.close()
         close = getattr(self._publisher, "close", None)
         if close is not None:
             close()
 
     def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
-        """Publishes until ``stop``; with nothing to publish, or while another relay is
-        active, waits ``idle_wait`` seconds (or until a save in this process) and asks again."""
-        while not stop.is_set():
-            if self.publish_pending() == 0:
-                self._wake.wait(idle_wait)
+        """Publishes until ``stop``; with nothing to publish, waits until woken, or
+        ``idle_wait`` seconds at most, and looks again. A standby (another relay holds the
+        lease) asks for the lease every ``idle_wait`` seconds, woken or not."""
+        listener = self._listener
+        if listener is not None:
+            listener.start(self.wake)
+        try:
+            while not stop.is_set():
+                # Cleared before looking, so that a wake-up that comes while a batch is read or
+                # published makes the relay look again at once rather than after idle_wait.
                 self._wake.clear()
+                if self.publish_pending() > 0:
+                    continue
+                if self.active:
+                    self._wake.wait(idle_wait)
+                else:
+                    stop.wait(idle_wait)
+        finally:
+            if listener is not None:
+                listener.close()
