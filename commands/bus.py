@@ -14,12 +14,13 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from commands.config import CommandConfig
+from commands.copies import copy_aggregate
 from commands.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from commands.group_commit import GroupCommitter
 from commands.limits import check_storable, check_text
 from commands.recorders import IdempotencyClaim, RecordedAnswer, fingerprint
 from commands.results import CommandResult
-from commands.store import CrmEventStore
+from commands.store import CrmEventStore, project
 from domain.meta import Meta
 
 A = TypeVar("A", bound=Aggregate)
@@ -45,9 +46,13 @@ class UnitOfWork:
     def load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         kind = cls.__name__.lower()
         try:
-            aggregate: Aggregate = self.store.repository.get(aggregate_id)
+            # The cached aggregate, brought up to date; this command changes a copy of it.
+            cached: Aggregate = self.store.repository.get(
+                aggregate_id, projector_func=project, deepcopy_from_cache=False
+            )
         except AggregateNotFoundError:
             raise NotFound(f"no {kind} {aggregate_id}") from None
+        aggregate = copy_aggregate(cached)
         if not isinstance(aggregate, cls):
             raise NotFound(f"no {kind} {aggregate_id}")
         if expected_version is not None and aggregate.version != expected_version:
@@ -79,11 +84,16 @@ class UnitOfWork:
             raise ConcurrencyConflict(
                 f"{type(primary).__name__.lower()} {primary.id} was changed by another command; reload and retry"
             ) from None
+        version = primary.version
         position = next(
             (r.notification.id for r in reversed(recordings) if r.domain_event.originator_id == primary.id),
             recordings[-1].notification.id if recordings else None,
         )
-        return CommandResult(primary.id, primary.version, position, extra)
+        # What was just recorded is the newest state: the next command on these aggregates
+        # starts from it instead of reading its own events back. (Another thread may bring
+        # them up to date from now on, so the answer was read above.)
+        self.store.remember(primary, *others)
+        return CommandResult(primary.id, version, position, extra)
 
 
 class CommandBus:

@@ -6,12 +6,12 @@ log, which is the outbox the relay publishes from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, ClassVar, cast
 
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.domain import Snapshot
+from eventsourcing.application import Application
+from eventsourcing.domain import BaseAggregate, Snapshot
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Recording, StoredEvent, Transcoding
 from eventsourcing.utils import register_topic
 
@@ -80,6 +80,14 @@ class CrmMapper(Mapper):
         return event
 
 
+def project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """eventsourcing's ``project_aggregate`` without its check of each event against a
+    runtime protocol, which costs more than applying the event."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 def _crm_mapper(mapper: Mapper[Any]) -> CrmMapper:
     """The store's mapper as what it is: ``construct_mapper`` makes every one a ``CrmMapper``."""
     return cast(CrmMapper, mapper)
@@ -99,14 +107,21 @@ class CrmEventStore(Application):
     #: Long interaction histories load from a snapshot plus the events after it.
     snapshotting_intervals: ClassVar[dict[type, int]] = {Contact: 100}
 
-    def __init__(self, url: str, cache_size: int = 10_000, pool_size: int = 10) -> None:
+    def __init__(self, url: str, cache_size: int = 10_000, pool_size: int = 10, idle: int = 2) -> None:
+        """``pool_size``: PostgreSQL connections kept for a burst, and as many again in one;
+        only ``idle`` of them stay open while nothing happens, so that several processes
+        (``crm serve --workers N``, the relay, projectors) do not hold them all at rest."""
         _register_stable_topics()
         self._listeners: list[Callable[[], None]] = []
         # Recently used aggregates stay in memory and are brought up to date with one query
         # for newer events (fast-forward), so a write by another process is never missed.
         # Tables are made by create_tables, once, under the migration lock: eventsourcing
         # making them as it builds each recorder races with other processes starting.
-        env = {**persistence_env(url, pool_size), "AGGREGATE_CACHE_MAXSIZE": str(cache_size), "CREATE_TABLE": "no"}
+        env = {
+            **persistence_env(url, pool_size, idle),
+            "AGGREGATE_CACHE_MAXSIZE": str(cache_size),
+            "CREATE_TABLE": "no",
+        }
         super().__init__(env=env)
         create_tables(self)
         self.sealer = Sealer(self.command_log)
@@ -134,20 +149,56 @@ class CrmEventStore(Application):
         and the ``on_saved`` listeners run. A failed save moves neither, and leaves its
         events sealed and linked: saving them again (group commit retries smaller groups)
         seals nothing twice and links them afresh."""
-        batch: ProcessingEvent[Any] = ProcessingEvent()
-        batch.collect_events(*objs)  # takes the pending events out of the aggregates
-        for event in batch.events:
+        events: list[Any] = []
+        aggregates: dict[Any, Any] = {}
+        # Aggregates and events are told apart by their class, not by eventsourcing's runtime
+        # protocols, whose checks cost more than the rest of the save's Python work.
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                events.extend(obj.collect_events())
+                aggregates[obj.id] = obj
+            elif obj is not None:
+                events.append(obj)
+        for event in events:
             paths = personal_paths(topic_of(event))
             if paths:
-                aggregate = batch.aggregates.get(event.originator_id)
+                aggregate = aggregates.get(event.originator_id)
                 owner = getattr(aggregate, "contact_id", None) or getattr(event, "contact_id", None)
                 self.sealer.seal_fields(event.__dict__, paths, owner or event.originator_id)
-        self.chain.link(batch.events)
-        recordings = super().save(*batch.events, *batch.aggregates.values(), **kwargs)
-        self.chain.committed(batch.events)
+        self.chain.link(events)
+        recordings = self.events.put(events, **kwargs)
+        if self.repository.cache is not None and not self.repository.fastforward:
+            for aggregate_id, aggregate in aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        self._snapshot(events, aggregates)
+        self.chain.committed(events)
         for listener in self._listeners:
             listener()
         return recordings
+
+    def _snapshot(self, events: list[Any], aggregates: dict[Any, Any]) -> None:
+        """Takes the snapshots that are due, as ``Application.save`` would."""
+        if self.snapshots is None:
+            return
+        for event in events:
+            aggregate = aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate is not None else None
+            if interval is not None and event.originator_version % interval == 0:
+                self.take_snapshot(event.originator_id, version=event.originator_version, projector_func=project)
+
+    def remember(self, *aggregates: Any) -> None:
+        """Keeps just-saved aggregates in the cache, unless it holds a newer version (another
+        thread's). The caller must not change them afterwards: loads copy them."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate in aggregates:
+            try:
+                cached = cache.get(aggregate.id)
+            except KeyError:
+                cached = None
+            if cached is None or cached.version < aggregate.version:
+                cache.put(aggregate.id, aggregate)
 
     def _stored_hash(self, aggregate_id: Any, version: int) -> str | None:
         stored = self.recorder.select_events(aggregate_id, gt=version - 1, lte=version, limit=1)
@@ -172,9 +223,10 @@ class CrmEventStore(Application):
         transcoder.register(DateAsISO())
 
 
-def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
+def persistence_env(url: str, pool_size: int = 10, idle: int | None = None) -> dict[str, Any]:
     """``sqlite:///path/events.sqlite`` or ``postgresql://user:pass@host:port/db`` → the
-    environment ``eventsourcing`` reads its persistence settings from."""
+    environment ``eventsourcing`` reads its persistence settings from. PostgreSQL: at most
+    twice ``pool_size`` connections, ``idle`` of them (all, by default) kept open."""
     parsed = parse(url, "event store URL")
     if parsed.kind == "sqlite":
         return {
@@ -182,6 +234,7 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
             "SQLITE_DBNAME": str(parsed.path),
             "APPLICATION_RECORDER_TOPIC": "commands.recorders:SQLiteCommandRecorder",
         }
+    kept = pool_size if idle is None else max(1, min(idle, pool_size))
     if parsed.query:
         # eventsourcing builds its connections from the parts above only: a parameter such as
         # sslmode would be dropped without a word. libpq reads them from the environment.
@@ -196,8 +249,8 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, Any]:
         "POSTGRES_USER": parsed.user,
         "POSTGRES_PASSWORD": parsed.password,
         "POSTGRES_DBNAME": parsed.dbname,
-        "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_POOL_SIZE": str(kept),
+        "POSTGRES_MAX_OVERFLOW": str(2 * pool_size - kept),
         "POSTGRES_LOCK_TIMEOUT": "5",
         # No wait without a deadline: a pooled connection or a new one comes within 5 s,
         # and a connection that died with the server is noticed before it is used.

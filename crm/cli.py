@@ -138,15 +138,30 @@ def main(log_level: str) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--api-only", is_flag=True, help="Serve the API only; run the relay and projectors elsewhere.")
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="API worker processes sharing the port (one per core is a good start). Above 1 the "
+    "event store and the operational read model must be on PostgreSQL; the relay, projectors "
+    "and other background workers still run once, in the parent process.",
+)
+@click.option(
     "--insecure",
     is_flag=True,
     help="Serve without any API key on a non-loopback address or over a PostgreSQL event store "
     "(anyone who reaches the port may act under any name). Never in production.",
 )
-def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
+def serve(host: str, port: int, api_only: bool, workers: int, insecure: bool) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and, unless --api-only, the relay (with Kafka),
     every projector, the automations, the SLA watcher and the webhook dispatcher in the
     same process.
+
+    With --workers N, N processes serve the API on the same port, each with its own
+    connections and group commit; they share the event store through PostgreSQL, where one
+    of two commands racing on a record wins and the other gets concurrency_conflict. The
+    background workers run once, in the parent process, whatever N is. The embedded SQLite
+    stores belong to one process: N above 1 needs CRM_EVENT_STORE and CRM_OLTP_DSN.
 
     Once an API key exists (crm keys create, or CRM_API_KEYS), every /v1 route needs one.
     With none, the API is open: it then serves on loopback only, and refuses to start over
@@ -154,24 +169,32 @@ def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
     import uvicorn
 
     from api.app import create_app
+    from crm import serving
     from crm.workers import Workers
 
-    with _container() as container:
+    settings = _settings()
+    refused = serving.refusal(settings, workers)
+    if refused is not None:
+        raise click.ClickException(refused)
+    with _container(settings) as container:
         _refuse_open_exposure(container, host, port, insecure)
-        workers = Workers()
+        background = Workers()
         if not api_only:
             if container.settings.uses_kafka:
-                workers.add("relay", container.relay, lambda relay, stop: relay.run(stop))
+                background.add("relay", container.relay, lambda relay, stop: relay.run(stop))
             for name in PROJECTIONS:
-                workers.add(
+                background.add(
                     f"projector-{name}", partial(container.projector, name), lambda runner, stop: runner.run(stop)
                 )
-            _add_publisher(workers, container)
-            workers.add("automations", container.automations, lambda runner, stop: runner.run(stop))
+            _add_publisher(background, container)
+            background.add("automations", container.automations, lambda runner, stop: runner.run(stop))
             interval = container.settings.sla_watch_interval
-            workers.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
-            workers.add("webhooks", container.dispatcher, lambda dispatcher, stop: dispatcher.run(stop))
-        app = create_app(container, on_start=workers.start, on_stop=workers.stop)
+            background.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
+            background.add("webhooks", container.dispatcher, lambda dispatcher, stop: dispatcher.run(stop))
+        if workers > 1:
+            _serve_workers(host, port, workers, background, api_only)
+            return
+        app = create_app(container, on_start=background.start, on_stop=background.stop)
 
         class Server(uvicorn.Server):
             def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -187,6 +210,54 @@ def serve(host: str, port: int, api_only: bool, insecure: bool) -> None:
             timeout_graceful_shutdown=int(STOP_GRACE),
         )
         Server(config).run()
+
+
+def _serve_workers(host: str, port: int, workers: int, background: Workers, api_only: bool) -> None:
+    """The parent of ``workers`` API processes: it binds the port, keeps them alive (a
+    worker that dies is replaced), and runs the background workers once, here."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from crm import serving
+
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter(serving.LOG_FORMAT))
+    config = uvicorn.Config(
+        "crm.serving:api_worker",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=logging.getLevelName(logging.getLogger().level).lower(),
+        access_log=False,  # it prints query strings (?email=…); api/accesslog.py logs paths only
+        timeout_graceful_shutdown=int(STOP_GRACE),
+        # A worker that does not answer the parent's ping in this time is replaced: starting
+        # one (imports, connections) takes seconds on a busy machine.
+        timeout_worker_healthcheck=60,
+    )
+
+    class Supervisor(Multiprocess):
+        """Stops the background workers while the API processes stop, not after them."""
+
+        def handle_int(self) -> None:
+            background.stopping.set()
+            super().handle_int()
+
+        def handle_term(self) -> None:
+            background.stopping.set()
+            super().handle_term()
+
+    config.configure_logging()
+    socket = config.bind_socket()
+    supervisor = Supervisor(config, sockets=[socket])  # takes SIGINT and SIGTERM from here on
+    if not api_only:
+        logging.getLogger("crm").info("background workers run in the parent process %d only", os.getpid())
+    background.start()
+    try:
+        supervisor.run()  # until SIGTERM or SIGINT: then it stops every worker process
+    finally:
+        socket.close()
+        background.stop(STOP_GRACE)
 
 
 @main.command()
