@@ -7,6 +7,7 @@ import uuid
 from contextlib import closing
 
 from crm.wiring import Container
+from projections.oltp import schema
 from replay.rebuild import KafkaReplay, Progress, RebuildReport, Replay, StoreReplay
 from streams import kafka, topics
 
@@ -32,5 +33,9 @@ def replay_for(container: Container, name: str, origin: str = "auto") -> Replay:
 
 def rebuild(container: Container, name: str, origin: str = "auto", progress: Progress | None = None) -> RebuildReport:
     """Rebuilds the projection ``name`` of the container's read models (see ``replay.rebuild``)."""
+    if name == "oltp":
+        # The switch renames the live tables: on a database no projector has written yet,
+        # they must exist first.
+        schema.ensure(container.oltp)
     with closing(replay_for(container, name, origin)) as replay:
         return container.rebuilder(name).run(replay, progress)

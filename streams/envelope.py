@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
+import msgspec
+
 from domain.instants import is_aware
 from domain.integrity import format_time, payload
 from domain.integrity import json_default as _json_default
@@ -63,6 +65,14 @@ class Envelope:
     chainhash: str | None = None
     chainprev: str | None = None
 
+    def with_data(self, data: dict[str, Any]) -> Envelope:
+        """The same envelope with other ``data`` (its personal fields opened, say): a copy
+        of the attributes, not a round through the generated __init__ (``dataclasses.replace``
+        costs several times as much, once per event of a rebuild)."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__, data=data)
+        return copy
+
     @property
     def aggregate_type(self) -> str:
         return self.source.rsplit("/", 1)[-1]
@@ -90,6 +100,43 @@ class Envelope:
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Envelope:
+        """Decodes a CloudEvent; raises ``InvalidEnvelope`` when it is not one.
+
+        A well-formed envelope (every attribute of its JSON type) takes msgspec's typed
+        decoder, about a quarter of the cost of ``json.loads`` and the checks below; anything
+        else takes the lenient path, so both accept and refuse exactly the same bytes."""
+        try:
+            wire = _WIRE.decode(raw)
+        except msgspec.DecodeError:  # also a value of an unexpected type: let the lenient path judge
+            return cls._from_json_leniently(raw)
+        if wire.specversion != SPEC_VERSION:
+            raise InvalidEnvelope(f"unsupported specversion {wire.specversion!r}")
+        try:
+            time = parse_time(wire.time)
+        except ValueError as exc:
+            raise InvalidEnvelope(str(exc)) from exc
+        envelope = object.__new__(cls)
+        # Filled like msgspec fills a frozen dataclass: the generated __init__ would set
+        # each field through object.__setattr__, a third of the decoding's cost.
+        envelope.__dict__.update(
+            id=wire.id,
+            source=wire.source,
+            type=wire.type,
+            subject=wire.subject,
+            time=time,
+            data=wire.data,
+            sequence=wire.sequence,
+            position=wire.position,
+            actor=wire.actor,
+            correlationid=wire.correlationid,
+            causationid=wire.causationid,
+            chainhash=wire.chainhash,
+            chainprev=wire.chainprev,
+        )
+        return envelope
+
+    @classmethod
+    def _from_json_leniently(cls, raw: bytes | str) -> Envelope:
         try:
             obj = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -119,6 +166,29 @@ class Envelope:
             )
         except (TypeError, ValueError) as exc:
             raise InvalidEnvelope(str(exc)) from exc
+
+
+class _Wire(msgspec.Struct):
+    """An envelope as its JSON types spell it (``time`` still text: ``parse_time`` reads it
+    as the lenient path does)."""
+
+    specversion: str
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    data: dict[str, Any]
+    sequence: int
+    position: int
+    actor: str
+    correlationid: str
+    causationid: str
+    chainhash: str | None = None
+    chainprev: str | None = None
+
+
+_WIRE = msgspec.json.Decoder(_Wire)
 
 
 def event_id(subject: str, version: int) -> str:
@@ -155,6 +225,8 @@ def from_domain_event(event: Any, position: int, chain: dict[str, str] | None = 
 def parse_time(value: str | datetime) -> datetime:
     """An RFC 3339 time (or an aware datetime) in UTC; ``ValueError`` without a zone."""
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if parsed.tzinfo is UTC:
+        return parsed  # the usual case (a ``Z``): already what the rest would make of it
     if not is_aware(parsed):
         raise ValueError(f"time without zone: {value!r}")
     return parsed.astimezone(UTC)

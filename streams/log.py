@@ -33,7 +33,7 @@ class NotificationLogSource:
         for notification in notifications:
             event, chain = self._store.read_sealed(notification)
             envelope = from_domain_event(event, notification.id, chain)
-            records.append(Record("log", 0, notification.id, envelope.subject.encode(), envelope.to_json()))
+            records.append(Record("log", 0, notification.id, envelope.subject.encode(), envelope.to_json(), envelope))
         if records:
             self._after = records[-1].offset
         return records

@@ -1,14 +1,17 @@
 """A stream whose envelopes have their sealed personal fields opened on the way in, for
 the projections that show people their customers' names (the operational read model).
-The others consume the sealed stream as it is."""
+The others consume the sealed stream as it is.
+
+The opened envelope travels beside the record's bytes (``Record.envelope``), decoded once
+and never encoded again: the writer projects it as it is, and a dead letter keeps the
+sealed bytes that came in."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streams.envelope import Envelope
+from streams.envelope import InvalidEnvelope
 from streams.records import Channel, Record, Source
 
 
@@ -25,11 +28,11 @@ class OpenedSource:
 
     def _opened(self, record: Record) -> Record:
         try:
-            envelope = Envelope.from_json(record.value)
-        except ValueError:
+            envelope = record.decoded()
+        except InvalidEnvelope:
             return record  # not an envelope: the projection will reject it as it is
-        opened = dataclasses.replace(envelope, data=self._open_all(envelope.data))
-        return dataclasses.replace(record, value=opened.to_json())
+        opened = envelope.with_data(self._open_all(envelope.data))
+        return Record(record.source, record.partition, record.offset, record.key, record.value, opened)
 
     def caught_up(self) -> bool:
         return self._inner.caught_up()

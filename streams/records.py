@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from streams.envelope import Envelope
 
 #: ``(source, partition)``: a Kafka topic partition, or ``("log", 0)`` for the event store's
 #: notification log in embedded mode.
@@ -18,10 +20,20 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes
+    #: ``value`` already decoded, when the stage that handed the record on had to decode it
+    #: (``streams.opening``) or made it (the embedded log): a writer then does not decode it
+    #: again. Not part of the record's identity: ``value`` is what a dead letter keeps.
+    envelope: Envelope | None = field(default=None, compare=False, repr=False)
 
     @property
     def channel(self) -> Channel:
         return (self.source, self.partition)
+
+    def decoded(self) -> Envelope:
+        """The record's CloudEvent; raises ``streams.envelope.InvalidEnvelope`` when it is not one."""
+        if self.envelope is not None:
+            return self.envelope
+        return Envelope.from_json(self.value)
 
 
 class Source(Protocol):

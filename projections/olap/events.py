@@ -118,17 +118,16 @@ def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
-    """Times are stored as UTC without a zone, like every time in the warehouse."""
-    naive = [
-        {
-            **r,
-            "time": _naive(r["time"]),
-            "occurred_at": _naive(r["occurred_at"]),
-            "business_time": _naive(r["business_time"]),
-        }
-        for r in rows
-    ]
-    return pa.Table.from_pylist(naive, schema=SCHEMA)
+    """Times are stored as UTC without a zone, like every time in the warehouse. Built
+    column by column: no row is copied on the way."""
+    columns = {}
+    for name in SCHEMA.names:
+        values = [r[name] for r in rows]
+        columns[name] = [_naive(v) for v in values] if name in _TIMES else values
+    return pa.Table.from_pydict(columns, schema=SCHEMA)
+
+
+_TIMES = frozenset({"time", "occurred_at", "business_time"})
 
 
 def upgrade(conn: Any) -> None:

@@ -26,7 +26,6 @@ import pyarrow as pa
 from projections import positions
 from projections.olap import events, merge, metrics, rows, schema
 from projections.olap.rows import Change, Insert, Patch
-from streams.envelope import Envelope
 from streams.log import LOG_CHANNEL
 from streams.records import Channel, Record
 
@@ -102,7 +101,7 @@ class OlapWriter:
             if record in skip:
                 continue
             try:
-                envelope = Envelope.from_json(record.value)
+                envelope = record.decoded()
                 heads[record.channel] = envelope.position
                 row = events.row(envelope)
                 projected = rows.project(envelope)

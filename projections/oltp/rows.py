@@ -144,12 +144,18 @@ Change = Patch | Row
 
 
 def merge(patches: Iterable[Patch]) -> list[Patch]:
-    """One patch per row, in the order the rows first appeared."""
+    """One patch per row, in the order the rows first appeared. A patch no newer than the
+    row's patches before it in the batch (an event delivered again after later ones) is
+    left out, as the row-by-row statements' version guard would leave it out: folded in,
+    its older values would overwrite newer ones under the newer version."""
     merged: dict[tuple[str, str], Patch] = {}
     for patch in patches:
         key = (patch.table, patch.id)
         earlier = merged.get(key)
-        merged[key] = patch if earlier is None else earlier.then(patch)
+        if earlier is None:
+            merged[key] = patch
+        elif patch.version > earlier.version:
+            merged[key] = earlier.then(patch)
     return list(merged.values())
 
 
