@@ -7,25 +7,43 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.asgi import path_of, state_of
 
 log = logging.getLogger("eventcrm.access")
 
 
-def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+class AccessLog:
+    """One line per answer, written when its status is known (for an event stream, when
+    the stream opens), with the caller the route's permission check found."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        caller = getattr(request.state, "principal", None)
-        log.info(
-            "%s %s %s %.1fms %s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            caller.name if caller is not None else "-",
-        )
-        return response
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                caller = state_of(scope).get("principal")
+                log.info(
+                    "%s %s %s %.1fms %s",
+                    scope["method"],
+                    path_of(scope),
+                    message["status"],
+                    (time.perf_counter() - started) * 1000,
+                    caller.name if caller is not None else "-",
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_logged)
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(AccessLog)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.asgi import path_of
 from api.deps import ServicesDep
 from api.problems import RETRY_AFTER, problem
 
@@ -40,21 +41,32 @@ class StoreGate:
         return time.monotonic() < self._closed_until
 
 
+class AnswerWhileDown:
+    """While ``gate`` is closed, every ``/v1/`` request is answered 503 without being run."""
+
+    def __init__(self, app: ASGIApp, gate: StoreGate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.gate.closed():
+            path = path_of(scope)
+            if path.startswith("/v1/"):
+                refusal = problem(
+                    503,
+                    "store_unavailable",
+                    "a store this request needs was not answering moments ago; retry shortly",
+                    path,
+                    headers={"Retry-After": str(RETRY_AFTER)},
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI, gate: StoreGate) -> None:
     app.state.store_gate = gate
-
-    @app.middleware("http")
-    async def answer_while_down(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if gate.closed() and request.url.path.startswith("/v1/"):
-            return problem(
-                503,
-                "store_unavailable",
-                "a store this request needs was not answering moments ago; retry shortly",
-                request.url.path,
-                headers={"Retry-After": str(RETRY_AFTER)},
-            )
-        return await call_next(request)
-
+    app.add_middleware(AnswerWhileDown, gate=gate)  # type: ignore[arg-type]
     app.include_router(router)
 
 

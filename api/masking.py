@@ -9,10 +9,12 @@ which is a normalised email, phone or name). Ids, stages, scores, amounts and da
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.asgi import state_of
 
 MASK = "[masked]"
 
@@ -37,15 +39,48 @@ def mask(value: Any) -> Any:
     return masked
 
 
+class MaskPersonalFields:
+    """Rewrites a masked caller's JSON answer, which it must hold whole to parse; every
+    other answer, event streams included, passes through as it is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def send_masked(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                # Set by the route's permission check: only a masked role granted what was read.
+                if state_of(scope).get("masked", False) and _is_json(message):
+                    start = message
+                    return
+            elif start is not None and message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                shown = json.dumps(mask(json.loads(b"".join(body))), separators=(",", ":")).encode()
+                headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(shown)).encode("latin-1")))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": shown})
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_masked)
+
+
+def _is_json(start: Message) -> bool:
+    for key, value in start.get("headers", ()):
+        if key.lower() == b"content-type":
+            return bool(value.startswith(b"application/json"))
+    return False
+
+
 def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def mask_personal_fields(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        # Set by the route's permission check: only a masked role granted what was read.
-        masked = getattr(request.state, "masked", False)
-        if not masked or not response.headers.get("content-type", "").startswith("application/json"):
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        shown = json.dumps(mask(json.loads(body)), separators=(",", ":")).encode()
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        return Response(shown, status_code=response.status_code, headers=headers, media_type="application/json")
+    app.add_middleware(MaskPersonalFields)

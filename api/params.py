@@ -7,11 +7,11 @@ from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from pydantic import AfterValidator, AwareDatetime, Field
-from starlette.middleware.base import RequestResponseEndpoint
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.asgi import path_of
 from api.problems import problem
 from commands.limits import EARLIEST, LATEST, MAX_INT
 
@@ -35,17 +35,26 @@ Score = Annotated[int, Field(ge=-MAX_SCORE, le=MAX_SCORE)]
 assert MAX_OFFSET < MAX_INT and MAX_SCORE < MAX_INT
 
 
+class RefuseUnstorableText:
+    """A NUL or bytes that are not UTF-8 in the path or query can reach no store: 422."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
+            try:
+                text: str | None = unquote_to_bytes(raw).decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is None or "\x00" in text:
+                what = "a NUL character" if text is not None else "bytes that are not UTF-8"
+                refusal = problem(422, "invalid_text", f"the URL holds {what}", path_of(scope))
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def refuse_unstorable_text(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        """A NUL or bytes that are not UTF-8 in the path or query can reach no store: 422."""
-        raw = request.scope.get("query_string", b"") + request.scope.get("raw_path", b"")
-        decoded = unquote_to_bytes(raw)
-        try:
-            text = decoded.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or "\x00" in text:
-            what = "a NUL character" if text is not None else "bytes that are not UTF-8"
-            return problem(422, "invalid_text", f"the URL holds {what}", request.url.path)
-        return await call_next(request)
+    app.add_middleware(RefuseUnstorableText)

@@ -314,8 +314,8 @@ def main() -> None:
         "aggregate, so that a write by another process is never missed; the insert is shared by the "
         f"group. Over HTTP the server spends {http_one_cpu:.2f} ms per command, so about "
         f"{max(http_one_cpu - ours_cpu, 0):.2f} ms is the HTTP stack itself (uvicorn, Starlette's "
-        "`BaseHTTPMiddleware` layers of the API, FastAPI's validation and dependencies), more than "
-        "the command: that, not the command layer, is what bounds an API process now."
+        "routing, the API's middlewares, FastAPI's validation and dependencies), more than the "
+        "command: that, not the command layer, is what bounds an API process now."
     )
     print(body)
     if not args.quick:

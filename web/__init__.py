@@ -6,14 +6,17 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import path_of
 from web.pages import HERE, PREFIX, SESSION_COOKIE, SignInRequired, is_htmx, new_session, render, set_cookie
 
 #: The modules whose ``router`` serves pages; each page names its permission beside it.
@@ -44,7 +47,7 @@ def install(app: FastAPI) -> None:
     def root() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/", status_code=307)
 
-    app.middleware("http")(_session_and_headers)
+    app.add_middleware(SessionAndHeaders)
     app.add_exception_handler(SignInRequired, _sign_in)
     _pages_answer_html(app)
 
@@ -53,28 +56,49 @@ def _is_page(path: str) -> bool:
     return (path == PREFIX or path.startswith(f"{PREFIX}/")) and not path.startswith(f"{STATIC}/")
 
 
-async def _session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+class SessionAndHeaders:
     """Gives a browser its session value on its first page, and every page the headers
     that keep it to this origin and out of caches."""
-    path = request.url.path
-    if not (path == PREFIX or path.startswith(f"{PREFIX}/")):
-        return await call_next(request)
-    fresh = None
-    if len(request.cookies.get(SESSION_COOKIE, "")) < 32:
-        fresh = new_session()
-    request.state.web_session = fresh or request.cookies[SESSION_COOKIE]
-    response = await call_next(request)
-    if fresh is not None and not any(
-        c.startswith(f"{SESSION_COOKIE}=") for c in response.headers.getlist("set-cookie")
-    ):
-        set_cookie(request, response, SESSION_COOKIE, fresh)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    if _is_page(path):
-        response.headers["Cache-Control"] = "no-store"  # pages show personal data
-    return response
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The raw path starts with the prefix whenever the parsed one does: most requests
+        # (the API's) are passed on without parsing it.
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        path = path_of(scope)
+        if not (path == PREFIX or path.startswith(f"{PREFIX}/")):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        fresh = None
+        if len(request.cookies.get(SESSION_COOKIE, "")) < 32:
+            fresh = new_session()
+        request.state.web_session = fresh or request.cookies[SESSION_COOKIE]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if fresh is not None and not any(
+                    c.startswith(f"{SESSION_COOKIE}=") for c in headers.getlist("set-cookie")
+                ):
+                    # The same Set-Cookie as a page that sets it itself (web.pages.set_cookie).
+                    cookie = Response()
+                    set_cookie(request, cookie, SESSION_COOKIE, fresh)
+                    for value in cookie.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
+                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"
+                headers["X-Frame-Options"] = "DENY"
+                if _is_page(path):
+                    headers["Cache-Control"] = "no-store"  # pages show personal data
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
