@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -26,6 +27,9 @@ from domain.meta import Meta
 #: and took 40 s longer; 100 made 11,000).
 EXAMPLES = 35
 SENT: list[int] = []
+#: In one process: the count below is of this module's requests, and xdist's workers would
+#: not each run the whole fuzz (make test runs serial tests after the others).
+pytestmark = pytest.mark.serial
 
 
 def _story_app(folder: Path) -> object:
