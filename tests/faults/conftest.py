@@ -11,12 +11,12 @@ first, which caches the Kafka jars and installs PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.faults.processes import CrmProcess
+from tests.faults.processes import Spawn, spawner
 from tests.faults.servers import SHARED_PORTS, PrivateKafka, PrivatePostgres, ServerSetupError
 
 
@@ -57,22 +57,9 @@ def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
         cluster.drop(keep_log=log_copy)
 
 
-Spawn = Callable[[str, list[str], Mapping[str, str]], CrmProcess]
-
-
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Spawn]:
     """Starts `crm ARGS…` as a subprocess (`spawn("relay", ["relay"], env)`), its log in
     tmp_path/logs/NAME.log; whatever is still running at teardown is killed."""
-    started: list[CrmProcess] = []
-
-    def start(name: str, args: list[str], env: Mapping[str, str]) -> CrmProcess:
-        process = CrmProcess(name, args, env, tmp_path / "logs")
-        started.append(process)
-        return process
-
-    try:
+    with spawner(tmp_path / "logs") as start:
         yield start
-    finally:
-        for process in started:
-            process.kill()

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -289,3 +289,27 @@ def warehouse_contacts(path: Path) -> dict[str, tuple[int, int]]:
 
 def missing_from_kafka(expected: Mapping[str, int], seen: Counter[tuple[str, int]]) -> list[tuple[str, int]]:
     return [(s, q) for s, v in expected.items() for q in range(1, v + 1) if (s, q) not in seen]
+
+
+Spawn = Callable[[str, list[str], Mapping[str, str]], CrmProcess]
+
+
+@contextlib.contextmanager
+def spawner(log_dir: Path) -> Iterator[Spawn]:
+    """``start("relay", ["relay"], env)`` starts `crm ARGS…`, its log in ``log_dir/NAME.log``;
+    whatever still runs at the end is killed with every process it started (the API workers
+    of `crm serve --workers N` are in its process group)."""
+    started: list[CrmProcess] = []
+
+    def start(name: str, args: list[str], env: Mapping[str, str]) -> CrmProcess:
+        process = CrmProcess(name, args, env, log_dir)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.kill()

@@ -69,12 +69,12 @@ from domain.meta import Meta
 from domain.pipeline import Stage
 from projections.oltp import schema as oltp_schema
 from streams.relay import RELAY_NAME
-from tests.faults.conftest import Spawn
 from tests.faults.processes import (
     CRM,
     KAFKA_CLIENT,
     CrmProcess,
     OnKafka,
+    Spawn,
     all_alive,
     crm_env,
     event_topics,

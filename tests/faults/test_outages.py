@@ -30,8 +30,8 @@ from crm.settings import Settings
 from crm.wiring import Container
 from domain.meta import Meta
 from streams import topics
-from tests.faults.conftest import Spawn
 from tests.faults.processes import (
+    Spawn,
     all_alive,
     crm_env,
     event_topics,

@@ -20,8 +20,7 @@ from commands.contact import CreateContact
 from crm.settings import Settings
 from crm.wiring import Container
 from domain.meta import Meta
-from tests.faults.conftest import Spawn
-from tests.faults.processes import all_alive, crm_env, group_state, oltp_has, projector_group, wait_until
+from tests.faults.processes import Spawn, all_alive, crm_env, group_state, oltp_has, projector_group, wait_until
 from tests.faults.servers import PrivateKafka
 
 META = Meta(actor="faults", correlation_id="recovery", causation_id="recovery")

@@ -21,8 +21,7 @@ from commands.contact import CreateContact, RecordInteraction
 from crm.settings import Settings
 from crm.wiring import Container
 from domain.meta import Meta
-from tests.faults.conftest import Spawn
-from tests.faults.processes import wait_until
+from tests.faults.processes import Spawn, wait_until
 from tests.receiver import Receiver
 
 META = Meta("tests", "webhook-crashes", "webhook-crashes")

@@ -3,17 +3,14 @@ background workers running once, and the embedded stores refusing to be shared."
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
 import socket
 import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +20,26 @@ import pytest
 from click.testing import CliRunner
 
 from crm.cli import main
-from tests.faults.processes import CRM, CrmProcess, crm_env, group_state, oltp_versions, projector_group, wait_until
+from tests.faults.processes import (
+    CRM,
+    CrmProcess,
+    Spawn,
+    crm_env,
+    group_state,
+    oltp_versions,
+    projector_group,
+    spawner,
+    wait_until,
+)
 
 ACTOR = {"X-Actor": "ana"}
-
-Spawn = Callable[[str, list[str], Mapping[str, str]], CrmProcess]
 
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Spawn]:
-    """Starts `crm ARGS…`; whatever still runs at teardown is killed (its workers with it)."""
-    started: list[CrmProcess] = []
-
-    def start(name: str, args: list[str], env: Mapping[str, str]) -> CrmProcess:
-        process = CrmProcess(name, args, env, tmp_path / "logs")
-        started.append(process)
-        return process
-
-    try:
+    """Starts `crm ARGS…`; whatever still runs at teardown is killed, its workers with it."""
+    with spawner(tmp_path / "logs") as start:
         yield start
-    finally:
-        for process in started:
-            for pid in _worker_pids(process):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            process.kill()
 
 
 def _free_port() -> int:
