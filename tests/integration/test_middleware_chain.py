@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -73,7 +74,10 @@ def run(app, sent: list[Message]) -> None:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    asyncio.run(MaskPersonalFields(app)(scope, receive, send))
+    # A loop of its own in a thread of its own: the process may already run one (Playwright's
+    # sync API keeps a loop running in the main thread once a browser test has used it).
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, MaskPersonalFields(app)(scope, receive, send)).result()
 
 
 def test_a_masked_json_answer_sent_in_pieces_is_masked_whole_with_its_new_length():
