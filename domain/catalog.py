@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidValue, RuleViolation
-from domain.instants import require_aware
+from domain.instants import require_aware, require_date
 from domain.meta import Meta
 from domain.money import require_amount, require_currency
 from domain.text import clean
@@ -264,13 +264,6 @@ class PriceList(Aggregate):
     def _validity_changed(self, valid_from: date, valid_until: date | None, at: datetime, meta: Meta) -> None:
         self.valid_from = valid_from
         self.valid_until = valid_until
-
-
-def require_date(value: object, field: str) -> date:
-    # A datetime is a date too, but not one a projection expects here.
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise InvalidValue(f"{field} {value!r} must be a date")
-    return value
 
 
 def _require_validity(valid_from: object, valid_until: object) -> tuple[date, date | None]:

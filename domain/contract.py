@@ -16,9 +16,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.catalog import require_date
 from domain.errors import InvalidValue, RuleViolation
-from domain.instants import require_aware
+from domain.instants import require_aware, require_date
 from domain.meta import Meta
 from domain.money import require_amount, require_currency
 from domain.text import clean

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,8 +10,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidValue, RuleViolation
-from domain.instants import require_aware
+from domain.instants import require_aware, require_date
 from domain.meta import Meta
+from domain.money import require_amount, require_currency, require_decimal
 from domain.pipeline import LOST, TERMINAL_STAGES, WON, Pipeline, UnknownStage
 from domain.text import clean as _clean
 
@@ -28,8 +28,6 @@ __all__ = [
 
 OPEN = "open"
 STATUSES = (OPEN, WON, LOST)
-
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 class DealClosed(RuleViolation):
@@ -154,7 +152,7 @@ class Deal(Aggregate):
             contact_id=contact_id,
             account_id=account_id,
             amount=_require_amount(amount),
-            currency=_require_currency(currency),
+            currency=require_currency(currency),
             owner=_clean(owner),
             expected_close_on=_optional_date(expected_close_on, "expected_close_on"),
             stage=stage,
@@ -188,12 +186,12 @@ class Deal(Aggregate):
         """Needs an amount above zero and a close date."""
         require_aware(at)
         self._require_open()
-        if amount is None or closed_on is None or _require_money(amount) <= 0:
+        if amount is None or closed_on is None or require_decimal(amount, "amount") <= 0:
             raise WinRequiresAmount("a won deal needs an amount above zero and a close date")
         self._won(
-            amount=_require_money(amount),
+            amount=require_decimal(amount, "amount"),
             currency=self.currency,
-            closed_on=_require_date(closed_on, "closed_on"),
+            closed_on=require_date(closed_on, "closed_on"),
             from_stage=self.stage,
             seconds_in_stage=self._require_seconds_in_stage(at),
             at=at,
@@ -399,43 +397,13 @@ def _require_title(title: str | None) -> str:
     return cleaned
 
 
-def _require_money(amount: Decimal | int) -> Decimal:
-    """A finite ``Decimal`` (whole numbers are accepted; binary floats are not: money
-    must be exact)."""
-    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
-        raise InvalidValue(f"amount {amount!r} must be a Decimal")
-    value = Decimal(amount)
-    if not value.is_finite():
-        raise InvalidValue(f"amount {amount} must be a finite number")
-    return value
-
-
 def _require_amount(amount: Decimal | int | None) -> Decimal | None:
     """``None`` or money of zero or more."""
-    if amount is None:
-        return None
-    value = _require_money(amount)
-    if value < 0:
-        raise InvalidValue(f"amount {amount} must be zero or more")
-    return value
-
-
-def _require_currency(currency: str) -> str:
-    cleaned = currency.strip().upper() if isinstance(currency, str) else ""
-    if not _CURRENCY.match(cleaned):
-        raise InvalidValue(f"currency {currency!r} must be a 3-letter code such as EUR")
-    return cleaned
-
-
-def _require_date(value: date, field: str) -> date:
-    # A datetime is a date too, but not one a projection expects here.
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise InvalidValue(f"{field} {value!r} must be a date")
-    return value
+    return None if amount is None else require_amount(amount)
 
 
 def _optional_date(value: date | None, field: str) -> date | None:
-    return None if value is None else _require_date(value, field)
+    return None if value is None else require_date(value, field)
 
 
 def _require_one_party(contact_id: UUID | None, account_id: UUID | None) -> None:
@@ -449,7 +417,7 @@ def _require_one_party(contact_id: UUID | None, account_id: UUID | None) -> None
 _CLEANERS: dict[str, Any] = {
     "title": _require_title,
     "amount": _require_amount,
-    "currency": _require_currency,
+    "currency": require_currency,
     "owner": _clean,
     "expected_close_on": lambda value: _optional_date(value, "expected_close_on"),
 }

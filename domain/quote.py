@@ -21,9 +21,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.catalog import PriceList, Product, require_date
+from domain.catalog import PriceList, Product
 from domain.errors import InvalidValue, RuleViolation
-from domain.instants import require_aware
+from domain.instants import require_aware, require_date
 from domain.meta import Meta
 from domain.money import require_amount, require_currency, require_decimal, round_money
 from domain.text import clean
