@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +20,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from tests import live_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -35,46 +34,20 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CRM = str(Path(sys.executable).with_name("crm"))
 ROOT = Path(__file__).resolve().parents[2]
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """One `crm serve` (API, projectors and pages in one process) on a free loopback port."""
+class LiveServer(live_server.LiveServer):
+    """One `crm serve` (API, projectors and pages in one process) on a free loopback port,
+    over the data folder ``data_dir``."""
 
     def __init__(self, data_dir: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
-        self.base = f"http://127.0.0.1:{free_port()}"
-        self.log = log
         env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
         env.update(CRM_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **(extra_env or {}))
-        with log.open("wb") as out:
-            port = self.base.rsplit(":", 1)[1]
-            self.process = subprocess.Popen(
-                [CRM, "serve", "--port", port], env=env, cwd=data_dir.parent, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"crm serve exited with {self.process.returncode}: {self.output()}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"crm serve did not answer within 30s: {self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-6000:]
+        super().__init__(env, log, data_dir.parent)
 
     def api(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
         """A call of the JSON API, as another client would make it; its JSON answer."""
@@ -93,14 +66,6 @@ class LiveServer:
                 return
             time.sleep(0.1)
         pytest.fail(f"contact {contact_id} v{version} not in the read model within {within}s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="session")

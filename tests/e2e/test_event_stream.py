@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-CRM = str(Path(sys.executable).with_name("crm"))
+from tests.live_server import LiveServer
+
 ACTOR = {"X-Actor": "e2e"}
 #: Seconds of silence before a keep-alive: short, so that the test sees one.
 HEARTBEAT = 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -37,28 +29,11 @@ def env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-class Server:
-    """One `crm serve` on a free loopback port, its output in a file."""
+class Server(LiveServer):
+    """One `crm serve` on a free loopback port, its output in ``folder/NAME.log``."""
 
     def __init__(self, env: dict[str, str], folder: Path, name: str) -> None:
-        self.base = f"http://127.0.0.1:{free_port()}"
-        self.log = folder / f"{name}.log"
-        with self.log.open("wb") as out:
-            port = self.base.rsplit(":", 1)[1]
-            self.process = subprocess.Popen(
-                [CRM, "serve", "--port", port], env=env, cwd=folder, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"crm serve exited with {self.process.returncode}: {self.output()}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"crm serve did not answer within 20s: {self.output()}")
+        super().__init__(env, folder / f"{name}.log", folder, ready_within=20)
 
     def contacts(self, *names: str) -> None:
         for name in names:
@@ -70,21 +45,6 @@ class Server:
         answer = httpx.get(f"{self.base}/v1/events", params={"limit": 1000}, headers=ACTOR, timeout=10)
         assert answer.status_code == 200, answer.text
         return [event["position"] for event in answer.json()["events"]]
-
-    def stop(self, within: float = 15.0) -> float:
-        """SIGTERM; the seconds it took to exit."""
-        started = time.monotonic()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=within)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            pytest.fail(f"crm serve did not stop within {within}s of SIGTERM: {self.output()}")
-        return time.monotonic() - started
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 def blocks(answer: httpx.Response, deadline: float) -> Iterator[dict[str, str]]:
