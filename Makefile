@@ -9,11 +9,12 @@ PY := $(VENV)/bin/python
 demo: venv
 	$(VENV)/bin/crm demo --reset
 
-# Two worker processes (pytest-xdist), a test file each at a time: most tests wait on servers,
-# subprocesses and polls rather than on the two cores. Tests marked serial run afterwards in one
-# process (the API fuzz: xdist does not hand out schemathesis's generated tests whole).
+# Two worker processes (pytest-xdist), a test file each at a time and the fault tests one after
+# the other (tests/conftest.py groups them): most tests wait on servers, subprocesses and polls
+# rather than on the two cores. Tests marked serial run afterwards in one process (the API fuzz:
+# xdist does not hand out schemathesis's generated tests whole).
 test: venv lint asyncapi chromium services-up
-	$(PY) -m pytest -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not serial"
 	$(PY) -m pytest -m serial
 
 lint: venv

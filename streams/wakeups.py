@@ -136,6 +136,8 @@ class Listener:
         self._thread: threading.Thread | None = None
         #: True while its connection listens (for tests).
         self.listening = threading.Event()
+        #: How many connections have listened so far (for tests: a reconnection counts one).
+        self.connections = 0
 
     def start(self, wake: Callable[[], None]) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -150,6 +152,7 @@ class Listener:
             try:
                 with _connect(self._url, "relay listener") as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.connections += 1
                     self.listening.set()
                     backoff.reset()
                     wake()  # for what was saved before this connection listened

@@ -17,6 +17,15 @@ PG_ADMIN_DSN = os.environ.get("CRM_TEST_POSTGRES", "postgresql://crm:crm@127.0.0
 KAFKA = os.environ.get("CRM_TEST_KAFKA", "127.0.0.1:9092")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``, ``--dist loadgroup``) a test file runs whole in one
+    worker, and the fault tests, which start and kill servers and time how processes recover,
+    run one after the other in one worker rather than against each other."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group("faults" if path.startswith("tests/faults/") else path))
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     import psycopg
