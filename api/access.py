@@ -27,8 +27,23 @@ from domain.access import ROLES
 
 #: Every read model: analysts and auditors see them all (analysts with personal fields masked).
 READ_MODELS = frozenset(
-    {"contacts:read", "accounts:read", "deals:read", "pipelines:read", "cases:read", "campaigns:read"}
+    {
+        "contacts:read",
+        "accounts:read",
+        "deals:read",
+        "pipelines:read",
+        "cases:read",
+        "campaigns:read",
+        "catalog:read",
+        "quotes:read",
+        "orders:read",
+        "contracts:read",
+        "activities:read",
+        "agents:read",
+    }
 )
+#: Tasks, calls and meetings fall to sales (on contacts and deals) and to support (on cases).
+_ACTIVITIES = frozenset({"activities:read", "activities:write"})
 #: What each role may do, and nothing else.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "sales": frozenset(
@@ -42,9 +57,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "deals:write",
             "pipelines:read",
             "pipelines:write",
+            "catalog:read",
+            "catalog:write",
+            "quotes:read",
+            "quotes:write",
+            "orders:read",
+            "orders:write",
+            "contracts:read",
+            "contracts:write",
         }
-    ),
-    "support": frozenset({"contacts:read", "cases:read", "cases:write"}),
+    )
+    | _ACTIVITIES,
+    "support": frozenset({"contacts:read", "cases:read", "cases:write", "agents:read", "agents:write"}) | _ACTIVITIES,
     "marketing": frozenset(
         {"contacts:read", "contacts:write", "interactions:write", "campaigns:read", "campaigns:write"}
     ),

@@ -28,6 +28,7 @@ from commands.case import (
     ReopenCase,
     ResolveCase,
     RespondToCase,
+    SetCaseSkill,
 )
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 Priority = Literal["low", "normal", "high", "urgent"]
 Channel = Literal["email", "phone", "chat", "web", "social", "other"]
 Status = Literal["new", "open", "pending", "resolved", "closed"]
+Skill = Annotated[str, Field(min_length=1, max_length=100, description="what an agent needs for it, e.g. billing")]
 
 
 class CaseCreate(BaseModel):
@@ -44,6 +46,7 @@ class CaseCreate(BaseModel):
     subject: str = Field(min_length=1, max_length=300)
     priority: Priority = "normal"
     channel: Channel = "email"
+    skill: Skill | None = None
 
 
 class CaseAssign(BaseModel):
@@ -77,11 +80,26 @@ class CaseEscalate(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class CaseSkill(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skill: Skill | None = Field(description="null: the case needs no particular skill")
+
+
 class CaseAccepted(CommandAccepted):
     status: str | None = None
     priority: str | None = None
+    skill: str | None = None
+    duplicate_of: UUID | None = Field(
+        None, description="the earlier case this one repeats: it was linked to it and closed at once"
+    )
     first_response_due: datetime | None = None
     resolution_due: datetime | None = None
+
+
+class CaseRead(CasePublic):
+    skill: str | None = Field(None, description="the skill an agent needs for the case")
+    duplicate_of: UUID | None = Field(None, description="the earlier case this one repeats, when linked")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseAccepted, dependencies=[permit("cases:write")])
@@ -89,7 +107,10 @@ def open_case(
     body: CaseCreate,
     run: Run,
 ) -> dict[str, object]:
-    return run.created(OpenCase(body.contact_id, body.subject, body.priority, body.channel), "/v1/cases")
+    """A case the same person opens about the same subject within the duplicate window is
+    linked to the earlier one and closed at once (``duplicate_of``)."""
+    command = OpenCase(body.contact_id, body.subject, body.priority, body.channel, skill=body.skill)
+    return run.created(command, "/v1/cases")
 
 
 @router.post("/{case_id}/assign", response_model=CaseAccepted, dependencies=[permit("cases:write")])
@@ -123,6 +144,18 @@ def resolve(
     return run(ResolveCase(case_id, body.resolution, version))
 
 
+@router.put("/{case_id}/skill", response_model=CaseAccepted, dependencies=[permit("cases:write")])
+def set_skill(
+    case_id: UUID,
+    body: CaseSkill,
+    version: ExpectedVersion,
+    run: Run,
+) -> dict[str, object]:
+    """The skill the case needs; assigning it to an agent without it is refused
+    (``agent_lacks_skill``)."""
+    return run(SetCaseSkill(case_id, body.skill, version))
+
+
 @router.post("/{case_id}/priority", response_model=CaseAccepted, dependencies=[permit("cases:write")])
 def change_priority(
     case_id: UUID,
@@ -142,7 +175,7 @@ def escalate(
     return run(EscalateCase(case_id, body.reason))
 
 
-@router.get("", response_model=Page[CasePublic], dependencies=[permit("cases:read")])
+@router.get("", response_model=Page[CaseRead], dependencies=[permit("cases:read")])
 def case_queue(
     services: ServicesDep,
     paging: PagingDep,
@@ -152,6 +185,7 @@ def case_queue(
     agent: Annotated[str | None, Query(max_length=200)] = None,
     breached: bool | None = None,
     contact_id: UUID | None = None,
+    skill: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, object]:
     """The queue: open cases with a breached deadline first, then open cases by their
     next deadline (first response until given, then resolution), then resolved and
@@ -162,6 +196,7 @@ def case_queue(
         agent=agent,
         breached=breached,
         contact_id=str(contact_id) if contact_id else None,
+        skill=skill.strip().lower() if skill else None,
         limit=paging.limit,
         offset=paging.offset,
     )
@@ -169,7 +204,7 @@ def case_queue(
     return paging.answer(page)
 
 
-@router.get("/{case_id}", response_model=CasePublic, dependencies=[permit("cases:read")])
+@router.get("/{case_id}", response_model=CaseRead, dependencies=[permit("cases:read")])
 def get_case(case_id: UUID, services: ServicesDep, response: Response, trail: Trail) -> dict[str, object]:
     case = services.case_queries.get(str(case_id))
     if case is None:

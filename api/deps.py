@@ -16,10 +16,15 @@ from commands.bus import CommandBus
 from domain.meta import Meta
 from projections.olap.snapshots import Warehouse
 from projections.oltp.account_queries import AccountQueries
+from projections.oltp.activity_queries import ActivityQueries
+from projections.oltp.agent_queries import AgentQueries
 from projections.oltp.campaign_queries import CampaignQueries
 from projections.oltp.case_queries import CaseQueries
+from projections.oltp.catalog_queries import CatalogQueries
+from projections.oltp.contract_queries import ContractQueries
 from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
+from projections.oltp.sales_queries import SalesQueries
 from replay.access_trail import AccessTrail
 from replay.audit import Audit
 from replay.verify import Verdict
@@ -53,6 +58,23 @@ class Services(Protocol):
 
     @property
     def campaign_queries(self) -> CampaignQueries: ...
+
+    @property
+    def catalog_queries(self) -> CatalogQueries: ...
+
+    @property
+    def sales_queries(self) -> SalesQueries:
+        """Quotes and orders."""
+        ...
+
+    @property
+    def contract_queries(self) -> ContractQueries: ...
+
+    @property
+    def activity_queries(self) -> ActivityQueries: ...
+
+    @property
+    def agent_queries(self) -> AgentQueries: ...
 
     @property
     def audit(self) -> Audit: ...

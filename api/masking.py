@@ -22,6 +22,8 @@ MASK = "[masked]"
 ALWAYS = frozenset({"email", "phone", "contact_name"})
 #: Keys masked in objects that describe a person (those with an ``email`` or a lifecycle stage).
 OF_A_PERSON = frozenset({"name", "title"})
+#: An activity's free text (in objects with a ``regarding_type``): it may name the person.
+_ACTIVITY_TEXT = frozenset({"subject", "outcome", "cancel_reason"})
 
 
 def mask(value: Any) -> Any:
@@ -34,6 +36,7 @@ def mask(value: Any) -> Any:
     for key, item in value.items():
         hide = key in ALWAYS or (person and key in OF_A_PERSON)
         hide = hide or (key == "subject" and "priority" in value)  # a case's subject: free text
+        hide = hide or (key in _ACTIVITY_TEXT and "regarding_type" in value)  # an activity's, likewise
         hide = hide or (key == "key" and "reason" in value)  # a duplicate group's shared email, phone or name
         masked[key] = MASK if hide and item is not None else mask(item)
     return masked

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -120,3 +121,14 @@ class ContactPublic(BaseModel):
     updated_at: datetime
     last_interaction_at: datetime | None
     version: int
+
+
+# -- values the sales modules share ------------------------------------------------------
+
+#: An amount of money: what every store holds exactly, to the cent.
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. EUR")]
+#: How many of a product: above zero, to four places (1.5 days of consulting).
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=4)]
+#: A rate in percent: ``20`` for 20 %.
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3)]

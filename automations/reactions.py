@@ -3,14 +3,14 @@ issue out; the runner executes them."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from commands.automation import AssignNewCase, MakeDealContactCustomer, QualifyMarketingLead
+from commands.automation import MakeDealContactCustomer, QualifyMarketingLead
 from commands.case import EscalateCase
+from commands.routing import RouteNewCase
 from streams.envelope import Envelope
 
 
@@ -26,8 +26,7 @@ class Reaction:
 class Reactions:
     def __init__(self, mql_threshold: int, agents: Sequence[str]) -> None:
         self.mql_threshold = mql_threshold
-        # Round-robin over the agents, in the order new cases arrive.
-        self._agents: Iterator[str] | None = itertools.cycle(agents) if agents else None
+        self.agents = tuple(agents)
 
     def __call__(self, envelope: Envelope) -> list[Reaction]:
         subject = UUID(envelope.subject)
@@ -46,9 +45,10 @@ class Reactions:
         return []
 
     def _case_opened(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
-        if self._agents is None:
+        # A duplicate is closed as it opens: routing finds nothing to do for it.
+        if not self.agents:
             return []
-        return [Reaction("assign_round_robin", AssignNewCase(subject, next(self._agents)))]
+        return [Reaction("route_by_skill", RouteNewCase(subject, self.agents))]
 
     def _deal_won(self, subject: UUID, data: dict[str, Any]) -> list[Reaction]:
         return [Reaction("won_deal_makes_customer", MakeDealContactCustomer(subject))]

@@ -1,20 +1,15 @@
 """The SLA watcher: knows every open case's deadlines by following case events, and
-records a breach when a deadline passes unmet.
-
-It keeps its knowledge in memory and rebuilds it from the start of the stream when it
-starts; a breach recorded twice is refused by the case itself (and by the idempotency
-key), so a restart or a second watcher changes nothing."""
+records a breach when a deadline passes unmet (see automations/watcher.py)."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from automations.watcher import StreamWatcher
 from commands.bus import CommandBus
 from commands.case import RecordSlaBreach
 from domain.errors import DomainError
@@ -45,24 +40,16 @@ class CaseClock:
         return found
 
 
-class SlaWatcher:
+class SlaWatcher(StreamWatcher):
+    name = "SLA watcher"
+
     def __init__(
         self, bus: CommandBus, source: Source, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self.bus = bus
-        self.source = source
-        self.clock = clock
+        super().__init__(bus, source, clock)
         self.cases: dict[UUID, CaseClock] = {}
-        self.source.start(dict)  # no stored position: always from the beginning
 
-    def follow(self, timeout: float = 0.0) -> int:
-        """Takes in the case events that arrived; answers how many records it read."""
-        records = self.source.poll(5000, timeout)
-        for record in records:
-            self._apply(Envelope.from_json(record.value))
-        return len(records)
-
-    def _apply(self, e: Envelope) -> None:
+    def apply(self, e: Envelope) -> None:
         if e.aggregate_type != "case":
             return
         case_id, data, kind = UUID(e.subject), e.data, e.type.split(".")[2]
@@ -78,7 +65,7 @@ class SlaWatcher:
             clock.resolved = True
         elif kind == "reopened":
             clock.resolved = False
-        elif kind == "closed":
+        elif kind in ("closed", "duplicate_linked"):  # a duplicate is closed as it opens
             clock.closed = True
             del self.cases[case_id]
         elif kind == "priority_changed":
@@ -86,13 +73,6 @@ class SlaWatcher:
             clock.resolution_due = parse_time(data["resolution_due"])
         elif kind == "sla_breached":
             clock.breached.add(data["kind"])
-
-    def catch_up(self, deadline: float = 300.0) -> None:
-        """Follows until it has read everything the stream held when asked."""
-        give_up = time.monotonic() + deadline
-        while not (self.follow(timeout=0.2) == 0 and self.source.caught_up()):
-            if time.monotonic() > give_up:
-                raise TimeoutError(f"the SLA watcher could not catch up within {deadline}s")
 
     def tick(self) -> int:
         """Records every breach due now; answers how many it recorded."""
@@ -113,13 +93,3 @@ class SlaWatcher:
                     log.warning("breach of %s for case %s not recorded: %s", kind, case_id, refused.detail)
                 clock.breached.add(kind)  # its own event will say so too; don't ask twice
         return recorded
-
-    def run(self, stop: threading.Event, interval: float = 15.0) -> None:
-        while not stop.is_set():
-            while self.follow(timeout=0.5):
-                pass
-            self.tick()
-            stop.wait(interval)
-
-    def close(self) -> None:
-        self.source.close()

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from commands.bus import Handler, UnitOfWork
 from commands.results import CommandResult
-from domain.case import Case
+from domain.activity import Activity
 from domain.contact import LIFECYCLE_STAGES, Contact
 from domain.deal import Deal
 from domain.meta import Meta
@@ -17,22 +17,18 @@ from domain.meta import Meta
 _BEFORE_MQL = frozenset(LIFECYCLE_STAGES[: LIFECYCLE_STAGES.index("marketing_qualified")])
 
 
+#: Who owns the follow-up task of a contact without an owner: the team's shared queue.
+TEAM_QUEUE = "team"
+
+
 @dataclass(frozen=True)
 class QualifyMarketingLead:
     """The contact's score crossed the threshold: it becomes marketing-qualified and its
-    owner gets a follow-up task, in one save."""
+    owner gets a follow-up task (an activity on the contact), in one save."""
 
     contact_id: UUID
     lead_score: int
     follow_up_in: timedelta = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class AssignNewCase:
-    """Assigns the case unless someone already has it."""
-
-    case_id: UUID
-    agent: str
 
 
 @dataclass(frozen=True)
@@ -46,17 +42,18 @@ def qualify(command: QualifyMarketingLead, meta: Meta, uow: UnitOfWork) -> Comma
         contact.change_lifecycle_stage(
             "marketing_qualified", uow.now, meta, reason=f"lead score reached {command.lead_score}"
         )
-        contact.assign_follow_up(
-            f"marketing-qualified with a lead score of {command.lead_score}", uow.now + command.follow_up_in, meta
+        task = Activity.schedule(
+            kind="task",
+            subject=f"Follow up: marketing-qualified with a lead score of {command.lead_score}",
+            regarding_type="contact",
+            regarding_id=contact.id,
+            owner=contact.owner or TEAM_QUEUE,
+            due_at=uow.now + command.follow_up_in,
+            at=uow.now,
+            meta=meta,
         )
+        return uow.save(contact, task, lifecycle_stage=contact.lifecycle_stage, follow_up=str(task.id))
     return uow.save(contact, lifecycle_stage=contact.lifecycle_stage)
-
-
-def assign_new_case(command: AssignNewCase, meta: Meta, uow: UnitOfWork) -> CommandResult:
-    case = uow.load(Case, command.case_id)
-    if case.agent is None and not case.is_closed:
-        case.assign(command.agent, uow.now, meta)
-    return uow.save(case, agent=case.agent)
 
 
 def make_customer(command: MakeDealContactCustomer, meta: Meta, uow: UnitOfWork) -> CommandResult:
@@ -76,6 +73,5 @@ def make_customer(command: MakeDealContactCustomer, meta: Meta, uow: UnitOfWork)
 
 HANDLERS: dict[type, Handler] = {
     QualifyMarketingLead: qualify,
-    AssignNewCase: assign_new_case,
     MakeDealContactCustomer: make_customer,
 }

@@ -1,6 +1,20 @@
 """Every command type and the function that handles it."""
 
-from commands import access, account, automation, campaign, case, contact, deal, pipeline
+from commands import (
+    access,
+    account,
+    activity,
+    automation,
+    campaign,
+    case,
+    catalog,
+    contact,
+    contract,
+    deal,
+    pipeline,
+    quote,
+    routing,
+)
 from commands.bus import Handler
 
 HANDLERS: dict[type, Handler] = {
@@ -12,4 +26,9 @@ HANDLERS: dict[type, Handler] = {
     **case.HANDLERS,
     **automation.HANDLERS,
     **access.HANDLERS,
+    **catalog.HANDLERS,
+    **quote.HANDLERS,
+    **contract.HANDLERS,
+    **activity.HANDLERS,
+    **routing.HANDLERS,
 }

@@ -190,6 +190,8 @@ def serve(host: str, port: int, api_only: bool, workers: int, insecure: bool) ->
             background.add("automations", container.automations, lambda runner, stop: runner.run(stop))
             interval = container.settings.sla_watch_interval
             background.add("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
+            every = container.settings.deadline_watch_interval
+            background.add("deadline-watch", container.deadline_watcher, lambda watcher, stop: watcher.run(stop, every))
             background.add("webhooks", container.dispatcher, lambda dispatcher, stop: dispatcher.run(stop))
         if workers > 1:
             _serve_workers(host, port, workers, background, api_only)
@@ -425,8 +427,9 @@ def projections_rebuild(name: str, origin: str) -> None:
 @click.option("--until-idle", is_flag=True, help="Stop once every event so far was reacted to.")
 def automate(until_idle: bool) -> None:
     """Run the automations: a score crossing CRM_MQL_THRESHOLD makes a contact
-    marketing-qualified with a follow-up task for its owner; new cases go round-robin to
-    CRM_AGENTS; a won deal makes its contact a customer; an SLA breach escalates the case."""
+    marketing-qualified with a follow-up task (an activity) for its owner; new cases go to
+    the least loaded agent of CRM_AGENTS with the case's skill, else in turn; a won deal
+    makes its contact a customer; an SLA breach escalates the case."""
     with _container() as container:
         if until_idle:
             runner = container.automations()
@@ -449,6 +452,23 @@ def sla_watch(once: bool) -> None:
         else:
             interval = container.settings.sla_watch_interval
             _supervised("sla-watch", container.sla_watcher, lambda watcher, stop: watcher.run(stop, interval))
+
+
+@main.command("deadline-watch")
+@click.option("--once", is_flag=True, help="Check the deadlines once and stop.")
+def deadline_watch(once: bool) -> None:
+    """Act on sales deadlines: open a renewal deal (in CRM_RENEWAL_PIPELINE) for each contract
+    whose renewal window opened, record contracts that ended unrenewed as lapsed, send due
+    activity reminders, mark activities past their due time overdue, and expire sent quotes
+    past their validity."""
+    with _container() as container:
+        if once:
+            watcher = container.deadline_watcher()
+            watcher.catch_up()
+            click.echo(f"issued {watcher.tick()} commands")
+        else:
+            every = container.settings.deadline_watch_interval
+            _supervised("deadline-watch", container.deadline_watcher, lambda watcher, stop: watcher.run(stop, every))
 
 
 class _Instant(click.ParamType):

@@ -112,6 +112,17 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         "SELECT priority, cases, printf('%.1f', median_first_response_hours), printf('%.1f', median_resolution_hours) "
         "FROM metric_case_resolution ORDER BY cases DESC"
     ).fetchall()
+    quotes = olap.execute(
+        "SELECT month, quotes_sent, quotes_ordered, printf('%.0f%%', 100 * conversion_rate) "
+        "FROM metric_quote_to_order ORDER BY month"
+    ).fetchall()
+    products = olap.execute(
+        "SELECT code, orders, quantity, revenue, currency FROM metric_revenue_by_product ORDER BY revenue DESC"
+    ).fetchall()
+    routing = olap.execute(
+        "SELECT agent, cases_taken, printf('%.0f', median_seconds_to_assignment / 60), load "
+        "FROM metric_case_routing ORDER BY agent"
+    ).fetchall()
     olap.close()
     _section(console, "Lead-score distribution", ["band", "contacts"], bands)
     _section(console, "Sales funnel (metric_funnel)", ["pipeline", "stage", "entered", "went on", "conversion"], funnel)
@@ -120,6 +131,19 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         "Support (metric_case_resolution)",
         ["priority", "cases", "median hours to first response", "median hours to resolution"],
         service,
+    )
+    _section(console, "Quotes to orders (metric_quote_to_order)", ["month", "sent", "ordered", "conversion"], quotes)
+    _section(
+        console,
+        "Revenue by product (metric_revenue_by_product)",
+        ["product", "orders", "quantity", "revenue", "currency"],
+        products,
+    )
+    _section(
+        console,
+        "Case routing (metric_case_routing)",
+        ["agent", "cases", "median minutes to assignment", "open cases"],
+        routing,
     )
     console.print(
         f"\nData in {container.settings.data_dir.resolve()}. Next: [bold]crm serve[/bold], "

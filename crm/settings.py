@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,12 +83,27 @@ class Settings(BaseSettings):
     )
     scoring_rules: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
     mql_threshold: int = Field(100, description="lead score at which a contact becomes marketing-qualified")
-    agents: list[str] = Field(default_factory=list, description="support agents new cases go to, round-robin")
+    agents: list[str] = Field(
+        default_factory=list,
+        description="support agents new cases are routed to: the least loaded with the case's skill, else in turn",
+    )
+    agent_capacity: int = Field(
+        20, ge=0, le=1000, description="open cases an agent holds before routing passes them by, until registered"
+    )
+    duplicate_window_hours: float = Field(
+        72, ge=0, description="a case from the same person about the same subject within this time is a duplicate"
+    )
+    renewal_pipeline: UUID | None = Field(
+        None, description="pipeline id where contract renewal deals open; none: renewal deals are not opened"
+    )
     sla_hours: dict[str, tuple[float, float]] | None = Field(
         None, description='{"urgent": [1, 4], …}: first-response and resolution targets per priority'
     )
     reopen_window_hours: float = Field(168, ge=0, description="how long a resolved case may be reopened")
     sla_watch_interval: float = Field(15, gt=0, description="seconds between SLA deadline checks")
+    deadline_watch_interval: float = Field(
+        60, gt=0, description="seconds between checks of contract, activity and quote deadlines"
+    )
     webhook_retry_delays: list[float] = Field(
         default_factory=lambda: list(DEFAULT_DELAYS),
         description="seconds before each retry of a failed webhook delivery, as a JSON list; then it is given up",

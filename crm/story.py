@@ -1,24 +1,31 @@
 """A realistic year of CRM activity, recorded through the command layer: accounts and
-their contacts, interactions, consent, deals moving through two pipelines, support cases
-with their SLA, and campaigns. Used by ``crm demo``; the same seed tells the same story."""
+their contacts, interactions, consent, deals moving through two pipelines with quotes that
+become orders, contracts and their renewals, calls and tasks, support cases routed to
+agents by skill with their SLA, and campaigns. Used by ``crm demo``; the same seed tells
+the same story."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from commands.account import AddContactToAccount, CreateAccount
+from commands.activity import CompleteActivity, ScheduleActivity
 from commands.campaign import CreateCampaign, LaunchCampaign, RecordCampaignResponse, SendCampaign
 from commands.case import AssignCase, CloseCase, OpenCase, ReopenCase, ResolveCase, RespondToCase
+from commands.catalog import CreatePriceList, CreateProduct, SetPrice
 from commands.contact import ChangeContactDetails, ConsentChange, CreateContact, RecordInteraction
+from commands.contract import SignContract
 from commands.deal import CreateDeal, LoseDeal, MoveDeal, WinDeal
 from commands.errors import ConcurrencyConflict
 from commands.pipeline import CreatePipeline
+from commands.quote import AcceptQuote, AddQuoteLine, CreateQuote, PlaceOrder, RejectQuote, SendQuote
 from commands.results import CommandResult
+from commands.routing import RegisterAgent
 from domain.errors import DomainError
 from domain.meta import Meta
 from domain.pipeline import Stage
@@ -84,7 +91,6 @@ COMPANIES = [
 INDUSTRIES = ["logistics", "health", "retail", "food", "finance", "energy", "legal", "media", "travel", "research"]
 TITLES = ["Head of Sales", "Operations Manager", "CFO", "IT Director", "Marketing Lead", "Buyer"]
 OWNERS = ["ana.sales", "ben.sales", "chen.sales", "dana.sales"]
-AGENTS = ["sam.support", "kim.support", "lou.support"]
 TAGS = ["newsletter", "webinar", "enterprise", "smb", "partner", "trial"]
 #: Interaction types and how often each happens relative to the others.
 MIX = {
@@ -97,6 +103,16 @@ MIX = {
     "call": 5,
     "meeting": 2,
 }
+#: The catalog: code, name, list price in EUR.
+PRODUCTS = [
+    ("CRM-SEAT", "CRM seat, yearly", Decimal("480.00")),
+    ("CRM-ANALYTICS", "Analytics add-on, yearly", Decimal("1200.00")),
+    ("ONBOARD", "Onboarding package", Decimal("2500.00")),
+    ("SUPPORT-PLUS", "Premium support, yearly", Decimal("3000.00")),
+]
+#: The skill each case subject needs, and the skills of the agents.
+CASE_SKILLS = {"Invoice is wrong": "billing", "Integration error": "api", "Export fails": "api"}
+AGENT_SKILLS = {"sam.support": ["billing"], "kim.support": ["api"], "lou.support": ["billing", "api"]}
 LOST_REASONS = ["price", "timing", "went with a competitor", "no budget", "no decision"]
 CASE_SUBJECTS = [
     "Cannot log in",
@@ -210,7 +226,48 @@ class Story:
             self.do(ChangeContactDetails(contact, {"owner": rng.choice(OWNERS)}), "sales.manager", story)
         return contact, owner, score
 
-    def deal(self, n: int, contact: UUID, owner: str, pipelines: tuple[UUID, UUID]) -> None:
+    def catalog(self) -> tuple[UUID, list[UUID]]:
+        """The products and this year's EUR price list."""
+        prices = self.made(
+            CreatePriceList("List prices", "EUR", self.start.date() - timedelta(days=30)), "sales.ops", "catalog"
+        ).id
+        products = []
+        for code, name, price in PRODUCTS:
+            product = self.made(CreateProduct(code, name), "sales.ops", "catalog").id
+            self.made(SetPrice(prices, product, price), "sales.ops", "catalog")
+            products.append(product)
+        return prices, products
+
+    def agents(self) -> None:
+        for agent, skills in AGENT_SKILLS.items():
+            self.made(RegisterAgent(agent, skills, capacity=8), "support.lead", "agents")
+
+    def quote(
+        self, deal: UUID, owner: str, story: str, at: datetime, prices: UUID, products: list[UUID]
+    ) -> UUID | None:
+        """A quote sent at ``at``, of one to three products."""
+        rng = self.rng
+        quote = self.do(CreateQuote(deal, prices, (at + timedelta(days=30)).date(), at=at), owner, story)
+        if quote is None:
+            return None
+        for product in rng.sample(products, rng.randint(1, 3)):
+            quantity = Decimal(rng.choice([1, 1, 5, 10, 25]))
+            discount = Decimal(rng.choice([0, 0, 100, 250]))
+            self.do(AddQuoteLine(quote.id, product, quantity, discount, Decimal(19), at=at), owner, story)
+        self.do(SendQuote(quote.id, at=at), owner, story)
+        return quote.id
+
+    def follow_up(self, regarding: str, about: UUID, owner: str, story: str, at: datetime) -> None:
+        """A call three days out; most are made, some a day late, some still open."""
+        due = at + timedelta(days=3)
+        call = self.do(ScheduleActivity("call", "Check in", regarding, about, owner, due, [60], at=at), owner, story)
+        done = due + timedelta(days=self.rng.choice([-1, 0, 0, 1]))
+        if call is not None and done <= self.now and self.rng.random() < 0.85:
+            self.do(CompleteActivity(call.id, "Spoke", at=done), owner, story)
+
+    def deal(
+        self, n: int, contact: UUID, owner: str, pipelines: tuple[UUID, UUID], catalog: tuple[UUID, list[UUID]]
+    ) -> None:
         rng = self.rng
         story = f"deal-{n}"
         renewal = rng.random() < 0.2
@@ -234,38 +291,64 @@ class Story:
         )
         if deal is None:
             return
+        self.follow_up("deal", deal.id, owner, story, at)
         reached = rng.randint(1, len(stages))
         for stage in stages[1:reached]:
             at = at + timedelta(days=rng.expovariate(1 / 12) + 0.5)
             if at > self.now:
                 return
             self.do(MoveDeal(deal.id, stage, at=at), owner, story)
+        # Half the deals that got this far have a quote, sent as they reached their last stage.
+        sent_at = at
+        quote = self.quote(deal.id, owner, story, at, *catalog) if rng.random() < 0.5 else None
         outcome = rng.random()
         at = at + timedelta(days=rng.expovariate(1 / 15) + 0.5)
         if at > self.now or outcome < 0.25:
             return  # still open
         if outcome < 0.25 + 0.15 * reached:
-            self.do(
-                WinDeal(deal.id, amount * Decimal(rng.choice(["0.9", "1", "1", "1.1"])), at.date(), at=at), owner, story
-            )
+            if quote is not None and at <= sent_at + timedelta(days=30):  # accepted while valid
+                self.do(AcceptQuote(quote, at=at), "customer.portal", story)
+                self.do(PlaceOrder(quote, at=at), owner, story)
+                won = self.do(WinDeal(deal.id, None, at.date(), at=at), owner, story)  # at the orders' total
+            else:
+                factor = Decimal(rng.choice(["0.9", "1", "1", "1.1"]))
+                won = self.do(WinDeal(deal.id, amount * factor, at.date(), at=at), owner, story)
+            if won is not None:
+                self.contract(contact, owner, story, at.date(), amount)
         else:
+            if quote is not None:
+                self.do(RejectQuote(quote, rng.choice(LOST_REASONS), at=at), "customer.portal", story)
             self.do(LoseDeal(deal.id, rng.choice(LOST_REASONS), at=at), owner, story)
+
+    def contract(self, contact: UUID, owner: str, story: str, won_on: date, value: Decimal) -> None:
+        """A year's contract from the win; those ending within the renewal window get their
+        renewal deal from the deadline watcher."""
+        self.do(
+            SignContract(
+                "Subscription",
+                won_on,
+                won_on + timedelta(days=364),
+                value,
+                contact_id=contact,
+                renewal_days=60,
+                at=datetime.combine(won_on, datetime.min.time(), UTC) + timedelta(hours=12),
+            ),
+            owner,
+            story,
+        )
 
     def case(self, n: int, contact: UUID) -> None:
         rng = self.rng
         story = f"case-{n}"
         priority = rng.choices(["low", "normal", "high", "urgent"], [3, 5, 2, 1])[0]
         at = self.moment(within_days=360)
-        case = self.do(
-            OpenCase(
-                contact, rng.choice(CASE_SUBJECTS), priority, rng.choice(["email", "phone", "chat", "web"]), at=at
-            ),
-            "customer.portal",
-            story,
-        )
-        if case is None:
-            return
-        agent = rng.choice(AGENTS)
+        subject = rng.choice(CASE_SUBJECTS)
+        skill = CASE_SKILLS.get(subject)
+        channel = rng.choice(["email", "phone", "chat", "web"])
+        case = self.do(OpenCase(contact, subject, priority, channel, at=at, skill=skill), "customer.portal", story)
+        if case is None or case.extra.get("duplicate_of"):
+            return  # a repeat of an earlier case is linked to it, not worked
+        agent = rng.choice([a for a, skills in AGENT_SKILLS.items() if skill is None or skill in skills])
         steps: list[tuple[Any, str]] = [
             (AssignCase(case.id, agent, at=at + timedelta(minutes=rng.uniform(1, 30))), "support.lead"),
             (RespondToCase(case.id, at=at + timedelta(hours=rng.expovariate(1 / 6))), agent),
@@ -318,12 +401,14 @@ def record_year(execute: Execute, contacts: int, seed: int, advance: Callable[[]
     story = Story(execute, seed)
     accounts = story.accounts()
     pipelines = story.pipelines()
+    catalog = story.catalog()
+    story.agents()
     ids = []
     for n in range(contacts):
         contact, owner, score = story.contact(n, accounts)
         ids.append(contact)
         if score >= 60 or story.rng.random() < 0.1:
-            story.deal(n, contact, owner, pipelines)
+            story.deal(n, contact, owner, pipelines, catalog)
         if story.rng.random() < 0.35:
             story.case(n, contact)
         advance()

@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
@@ -18,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError
 from pydantic import SecretStr
 
 from api.access import KeyRing
+from automations.deadline_watch import DeadlineWatcher
 from automations.reactions import Reactions
 from automations.runner import AutomationWriter
 from automations.sla_watch import SlaWatcher
@@ -33,11 +36,16 @@ from projections.olap.snapshots import Publisher, Snapshots, Warehouse
 from projections.olap.writer import OlapWriter
 from projections.olap.writer import connect as connect_duckdb
 from projections.oltp.account_queries import AccountQueries
+from projections.oltp.activity_queries import ActivityQueries
+from projections.oltp.agent_queries import AgentQueries
 from projections.oltp.campaign_queries import CampaignQueries
 from projections.oltp.case_queries import CaseQueries
+from projections.oltp.catalog_queries import CatalogQueries
+from projections.oltp.contract_queries import ContractQueries
 from projections.oltp.db import OltpDatabase
 from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
+from projections.oltp.sales_queries import SalesQueries
 from projections.oltp.writer import OltpWriter
 from projections.runner import ProjectorRunner, Writer
 from replay.access_trail import AccessTrail
@@ -126,7 +134,12 @@ class Container:
 
     @cached_property
     def commands(self) -> CommandBus:
-        config = CommandConfig(scoring_rules=self.settings.rules, sla_policy=self.settings.sla_policy)
+        config = CommandConfig(
+            scoring_rules=self.settings.rules,
+            sla_policy=self.settings.sla_policy,
+            duplicate_window=timedelta(hours=self.settings.duplicate_window_hours),
+            agent_capacity=self.settings.agent_capacity,
+        )
         return CommandBus(self.store, config, HANDLERS)
 
     @cached_property
@@ -185,6 +198,26 @@ class Container:
     @cached_property
     def campaign_queries(self) -> CampaignQueries:
         return CampaignQueries(self.oltp)
+
+    @cached_property
+    def catalog_queries(self) -> CatalogQueries:
+        return CatalogQueries(self.oltp)
+
+    @cached_property
+    def sales_queries(self) -> SalesQueries:
+        return SalesQueries(self.oltp)
+
+    @cached_property
+    def contract_queries(self) -> ContractQueries:
+        return ContractQueries(self.oltp)
+
+    @cached_property
+    def activity_queries(self) -> ActivityQueries:
+        return ActivityQueries(self.oltp)
+
+    @cached_property
+    def agent_queries(self) -> AgentQueries:
+        return AgentQueries(self.oltp)
 
     @cached_property
     def audit(self) -> Audit:
@@ -270,19 +303,26 @@ class Container:
         runner = ProjectorRunner(writer, self.source("automations"), batch_size=100, dead_letters=self.dead_letters)
         return self._closing("the automations", runner)
 
+    def _watched(self, name: str, aggregates: Sequence[str]) -> Source:
+        """The events of ``aggregates`` for a deadline watcher, from their beginning."""
+        if not self.settings.uses_kafka:
+            return NotificationLogSource(self.store)
+        self.ensure_topics()
+        group = f"{self.settings.kafka_topic_prefix}.{name}"
+        return kafka.KafkaSource(
+            self.kafka_clients,
+            group_id=group,
+            topics=[self.topic_for(a) for a in aggregates],
+            instance_id=self.instance_id(group),
+        )
+
     def sla_watcher(self) -> SlaWatcher:
-        if self.settings.uses_kafka:
-            self.ensure_topics()
-            group = f"{self.settings.kafka_topic_prefix}.sla-watch"
-            source: Source = kafka.KafkaSource(
-                self.kafka_clients,
-                group_id=group,
-                topics=[self.topic_for("case")],
-                instance_id=self.instance_id(group),
-            )
-        else:
-            source = NotificationLogSource(self.store)
-        return self._closing("the SLA watcher", SlaWatcher(self.commands, source))
+        return self._closing("the SLA watcher", SlaWatcher(self.commands, self._watched("sla-watch", ["case"])))
+
+    def deadline_watcher(self) -> DeadlineWatcher:
+        source = self._watched("deadline-watch", ["contract", "activity", "quote"])
+        watcher = DeadlineWatcher(self.commands, source, self.settings.renewal_pipeline)
+        return self._closing("the deadline watcher", watcher)
 
     @cached_property
     def dead_letters(self) -> DeadLetters:

@@ -179,6 +179,11 @@ class Activity(Aggregate):
             reverse=True,
         )
 
+    @property
+    def contact_id(self) -> UUID | None:
+        """The person whose key seals the activity's free text, when it is about a person."""
+        return self.regarding_id if self.regarding_type == "contact" else None
+
     def _require_open(self) -> None:
         if self.status != OPEN:
             raise ActivityClosed(f"the activity is {self.status}")

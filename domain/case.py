@@ -73,6 +73,17 @@ class Case(Aggregate):
         at: datetime
         meta: Meta
 
+    class SkillSet(Aggregate.Event):
+        """The skill an agent needs for the case, which routing looks for. An event of its
+        own rather than a field of ``Opened``, so that cases recorded before skills existed
+        keep their form and their chain hashes."""
+
+        TOPIC = "crm.case.skill_set.v1"
+        skill: str | None
+        previous_skill: str | None
+        at: datetime
+        meta: Meta
+
     class Assigned(Aggregate.Event):
         TOPIC = "crm.case.assigned.v1"
         agent: str
@@ -133,6 +144,16 @@ class Case(Aggregate):
         at: datetime
         meta: Meta
 
+    class DuplicateLinked(Aggregate.Event):
+        """The case repeats an earlier one (same person, same subject, within the window):
+        it is closed at once and the earlier case carries the work."""
+
+        TOPIC = "crm.case.duplicate_linked.v1"
+        original_id: UUID
+        status: str
+        at: datetime
+        meta: Meta
+
     class SlaBreached(Aggregate.Event):
         TOPIC = "crm.case.sla_breached.v1"
         kind: str
@@ -153,6 +174,7 @@ class Case(Aggregate):
         policy: SlaPolicy,
         at: datetime,
         meta: Meta,
+        skill: str | None = None,
     ) -> Case:
         """The creation command (named for the business act; eventsourcing has no
         ``open`` of its own). The deadlines follow ``policy`` for ``priority``."""
@@ -162,7 +184,7 @@ class Case(Aggregate):
         _require_priority(priority)
         if channel not in CHANNELS:
             raise InvalidValue(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
-        return cls(
+        case = cls(
             contact_id=contact_id,
             subject=_require_text(subject, "a case needs a subject"),
             priority=priority,
@@ -173,6 +195,27 @@ class Case(Aggregate):
             at=at,
             meta=meta,
         )
+        case.set_skill(skill, at, meta)
+        return case
+
+    def set_skill(self, skill: str | None, at: datetime, meta: Meta) -> None:
+        """``None`` clears it; the skill it already needs records nothing."""
+        require_aware(at)
+        self._require_not_closed()
+        cleaned = _require_skill(skill)
+        if cleaned != self.skill:
+            self._skill_set(skill=cleaned, previous_skill=self.skill, at=at, meta=meta)
+
+    def link_duplicate(self, original_id: UUID, at: datetime, meta: Meta) -> None:
+        """Closes a new case that repeats ``original_id``; only a case nobody has worked on
+        yet (new, no response) can be a duplicate."""
+        require_aware(at)
+        self._require_not_closed()
+        if not isinstance(original_id, UUID) or original_id == self.id:
+            raise InvalidValue("a duplicate links to another case's id")
+        if self.status != "new" or self.responses:
+            raise InvalidTransition(f"only a new case can be linked as a duplicate, not one that is {self.status}")
+        self._duplicate_linked(original_id=original_id, status="closed", at=at, meta=meta)
 
     def assign(self, agent: str, at: datetime, meta: Meta) -> None:
         """Assigning a new case opens it; assigning the same agent again records nothing."""
@@ -363,6 +406,8 @@ class Case(Aggregate):
         meta: Meta,
     ) -> None:
         self.contact_id = contact_id
+        self.skill: str | None = None
+        self.duplicate_of: UUID | None = None
         self.subject = subject
         self.priority = priority
         self.channel = channel
@@ -451,6 +496,16 @@ class Case(Aggregate):
         self.first_response_due = first_response_due
         self.resolution_due = resolution_due
 
+    @event(SkillSet)
+    def _skill_set(self, skill: str | None, previous_skill: str | None, at: datetime, meta: Meta) -> None:
+        self.skill = skill
+
+    @event(DuplicateLinked)
+    def _duplicate_linked(self, original_id: UUID, status: str, at: datetime, meta: Meta) -> None:
+        self.duplicate_of = original_id
+        self.status = status
+        self.closed_at = at
+
     @event(SlaBreached)
     def _sla_breached(self, kind: str, due: datetime, at: datetime, meta: Meta) -> None:
         if kind not in self.breaches:
@@ -462,6 +517,11 @@ def _require_text(value: str | None, message: str) -> str:
     if cleaned is None:
         raise InvalidValue(message)
     return cleaned
+
+
+def _require_skill(skill: str | None) -> str | None:
+    cleaned = _clean(skill)
+    return None if cleaned is None else cleaned.lower()
 
 
 def _require_priority(priority: str) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "UnknownStage",
     "UseWinOrLose",
     "WinRequiresAmount",
+    "AmountFollowsOrders",
 ]
 
 OPEN = "open"
@@ -50,6 +51,12 @@ class LostReasonRequired(RuleViolation):
 
 class DealNotClosed(RuleViolation):
     code = "deal_not_closed"
+
+
+class AmountFollowsOrders(RuleViolation):
+    """Once orders exist, the deal's amount is their total, never a typed-in number."""
+
+    code = "amount_follows_orders"
 
 
 class _Unset:
@@ -126,6 +133,18 @@ class Deal(Aggregate):
         changes: dict[str, Any]
         meta: Meta
 
+    class OrdersChanged(Aggregate.Event):
+        """An order for the deal was placed or cancelled: ``amount`` is the total of its
+        orders that stand, whatever the deal's status."""
+
+        TOPIC = "crm.deal.orders_changed.v1"
+        order_id: UUID
+        order_total: Decimal | None  # None: the order was cancelled
+        amount: Decimal
+        orders: int
+        at: datetime
+        meta: Meta
+
     # -- commands: guard, then record ------------------------------------------------
 
     @classmethod
@@ -183,9 +202,16 @@ class Deal(Aggregate):
         )
 
     def win(self, amount: Decimal | None, closed_on: date | None, at: datetime, meta: Meta) -> None:
-        """Needs an amount above zero and a close date."""
+        """Needs an amount above zero and a close date. With orders, the amount is theirs:
+        none need be given, and a different one is refused."""
         require_aware(at)
         self._require_open()
+        if self.orders:
+            if amount is not None and require_decimal(amount, "amount") != self.amount:
+                raise AmountFollowsOrders(
+                    f"the deal's amount is its orders' total, {self.amount} {self.currency}, not {amount}"
+                )
+            amount = self.amount
         if amount is None or closed_on is None or require_decimal(amount, "amount") <= 0:
             raise WinRequiresAmount("a won deal needs an amount above zero and a close date")
         self._won(
@@ -234,6 +260,29 @@ class Deal(Aggregate):
             meta=meta,
         )
 
+    def record_order(self, order_id: UUID, total: Decimal | None, at: datetime, meta: Meta) -> None:
+        """Called in the transaction that places (``total``) or cancels (``None``) an order
+        of the deal, in any status: a won deal's amount follows its orders too."""
+        require_aware(at)
+        totals = dict(self.order_totals)
+        if total is None:
+            if totals.pop(order_id, None) is None:
+                return
+        else:
+            totals[order_id] = require_decimal(total, "total")
+        self._orders_changed(
+            order_id=order_id,
+            order_total=totals.get(order_id),
+            amount=sum(totals.values(), Decimal(0)),
+            orders=len(totals),
+            at=at,
+            meta=meta,
+        )
+
+    @property
+    def orders(self) -> int:
+        return len(self.order_totals)
+
     def update(
         self,
         meta: Meta,
@@ -254,6 +303,8 @@ class Deal(Aggregate):
             "expected_close_on": expected_close_on,
         }
         cleaned = {field: _CLEANERS[field](value) for field, value in given.items() if value is not UNSET}
+        if self.orders and "amount" in cleaned and cleaned["amount"] != self.amount:
+            raise AmountFollowsOrders(f"the deal's amount is its orders' total, {self.amount} {self.currency}")
         changes = {f: v for f, v in cleaned.items() if getattr(self, f) != v}
         if changes:
             self._details_changed(changes=changes, meta=meta)
@@ -316,6 +367,7 @@ class Deal(Aggregate):
         self.lost_reason: str | None = None
         self.stage_before_close: str | None = None
         self.created_at = at
+        self.order_totals: dict[UUID, Decimal] = {}
 
     @event(StageChanged)
     def _stage_changed(
@@ -388,6 +440,16 @@ class Deal(Aggregate):
     def _details_changed(self, changes: dict[str, Any], meta: Meta) -> None:
         for field, value in changes.items():
             setattr(self, field, value)
+
+    @event(OrdersChanged)
+    def _orders_changed(
+        self, order_id: UUID, order_total: Decimal | None, amount: Decimal, orders: int, at: datetime, meta: Meta
+    ) -> None:
+        totals = {k: v for k, v in self.order_totals.items() if k != order_id}
+        if order_total is not None:
+            totals[order_id] = order_total
+        self.order_totals = totals
+        self.amount = amount
 
 
 def _require_title(title: str | None) -> str:

@@ -13,6 +13,9 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "crm.contact.interaction_recorded.v1": ("details.*",),
     "crm.case.opened.v1": ("subject",),
     "crm.case.resolved.v1": ("resolution",),
+    "crm.activity.scheduled.v1": ("subject",),
+    "crm.activity.completed.v1": ("outcome",),
+    "crm.activity.cancelled.v1": ("reason",),
 }
 #: Keys of an interaction's ``details`` that are structured, not personal: they stay readable
 #: (analytics needs them); every other key is free text and is sealed.

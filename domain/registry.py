@@ -10,11 +10,18 @@ from eventsourcing.domain import Aggregate
 
 from domain.access import ApiKey
 from domain.account import Account
+from domain.activity import Activity
 from domain.campaign import Campaign
 from domain.case import Case
+from domain.case_thread import CaseThread
+from domain.catalog import PriceList, Product
 from domain.contact import Contact
+from domain.contract import Contract
 from domain.deal import Deal
+from domain.order import Order
 from domain.pipeline import Pipeline
+from domain.quote import Quote
+from domain.routing import Agent
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "contact": Contact,
@@ -24,6 +31,14 @@ AGGREGATES: dict[str, type[Aggregate]] = {
     "campaign": Campaign,
     "case": Case,
     "apikey": ApiKey,
+    "product": Product,
+    "price_list": PriceList,
+    "quote": Quote,
+    "order": Order,
+    "contract": Contract,
+    "activity": Activity,
+    "agent": Agent,
+    "case_thread": CaseThread,
 }
 
 

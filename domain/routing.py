@@ -3,8 +3,9 @@
 An agent has skills (``billing``, ``de``, ``api``: whatever the team names) and a capacity:
 the open cases they can hold. A case that needs a skill goes to the least loaded agent who
 has it and has room; agents equally loaded take turns. A case that needs no skill, or whose
-skill nobody with room has, falls back to plain round-robin over every agent with room. An
-agent is never given a case whose skill they lack.
+skill nobody with room has, falls back to plain round-robin over every agent with room, so
+that no case waits unseen. A person assigning a case by hand cannot give it to an agent who
+lacks its skill.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -25,8 +27,16 @@ class AgentLacksSkill(RuleViolation):
     code = "agent_lacks_skill"
 
 
+def agent_id(handle: str) -> UUID:
+    """An agent's id follows from the handle cases are assigned to, so a case's handler
+    finds its agent without a lookup."""
+    return uuid5(NAMESPACE_URL, f"urn:eventcrm:agent:{handle}")
+
+
 class Agent(Aggregate):
-    """Named by the same handle cases are assigned to (``Case.assign(agent=…)``)."""
+    """Named by the same handle cases are assigned to (``Case.assign(agent=…)``). The agent
+    counts the open cases they hold, in the same transaction as each assignment, so two
+    cases routed at once never both take an agent's last free place."""
 
     TOPIC = "crm.agent"
 
@@ -51,6 +61,20 @@ class Agent(Aggregate):
         at: datetime
         meta: Meta
 
+    class CaseTaken(Aggregate.Event):
+        TOPIC = "crm.agent.case_taken.v1"
+        case_id: UUID
+        load: int
+        at: datetime
+        meta: Meta
+
+    class CaseReleased(Aggregate.Event):
+        TOPIC = "crm.agent.case_released.v1"
+        case_id: UUID
+        load: int
+        at: datetime
+        meta: Meta
+
     @classmethod
     def register(cls, *, handle: str, skills: Sequence[str], capacity: int, at: datetime, meta: Meta) -> Agent:
         name = clean(handle)
@@ -69,16 +93,46 @@ class Agent(Aggregate):
         if new != (self.skills, self.capacity):
             self._skills_changed(skills=new[0], capacity=new[1], at=require_aware(at), meta=meta)
 
+    def take(self, case_id: UUID, at: datetime, meta: Meta) -> None:
+        """A case already held records nothing. Capacity binds routing, not a person
+        assigning by hand."""
+        if case_id not in self.open_cases:
+            self._case_taken(case_id=case_id, load=len(self.open_cases) + 1, at=require_aware(at), meta=meta)
+
+    def release(self, case_id: UUID, at: datetime, meta: Meta) -> None:
+        """The case was resolved, closed or given to someone else; one not held records nothing."""
+        if case_id in self.open_cases:
+            self._case_released(case_id=case_id, load=len(self.open_cases) - 1, at=require_aware(at), meta=meta)
+
+    @property
+    def seat(self) -> Seat:
+        return Seat(self.handle, frozenset(self.skills), self.capacity, len(self.open_cases))
+
+    @staticmethod
+    def create_id(handle: str) -> UUID:
+        return agent_id(handle)
+
     @event(Registered)
     def __init__(self, handle: str, skills: list[str], capacity: int, at: datetime, meta: Meta) -> None:
         self.handle = handle
         self.skills = skills
         self.capacity = capacity
+        self.open_cases: list[UUID] = []
+        self.last_taken_at: datetime | None = None
 
     @event(SkillsChanged)
     def _skills_changed(self, skills: list[str], capacity: int, at: datetime, meta: Meta) -> None:
         self.skills = skills
         self.capacity = capacity
+
+    @event(CaseTaken)
+    def _case_taken(self, case_id: UUID, load: int, at: datetime, meta: Meta) -> None:
+        self.open_cases = [*self.open_cases, case_id]
+        self.last_taken_at = at
+
+    @event(CaseReleased)
+    def _case_released(self, case_id: UUID, load: int, at: datetime, meta: Meta) -> None:
+        self.open_cases = [c for c in self.open_cases if c != case_id]
 
 
 @dataclass(frozen=True)
@@ -104,6 +158,12 @@ def choose_agent(seats: Sequence[Seat], skill: str | None, last: str | None = No
         least = min(seat.load for seat in skilled)
         return _next_after([seat.handle for seat in skilled if seat.load == least], last)
     return _next_after([seat.handle for seat in open_seats], last)
+
+
+def last_given(agents: Sequence[Agent]) -> str | None:
+    """The agent who took a case most recently: the turn passes on from them."""
+    taken = [agent for agent in agents if agent.last_taken_at is not None]
+    return max(taken, key=lambda agent: (agent.last_taken_at, agent.handle)).handle if taken else None
 
 
 def require_skill(seat: Seat, skill: str | None) -> None:

@@ -112,6 +112,26 @@ ignore them. The query parameters that choose events are in the OpenAPI document
 keys exist, a key with the permission `events:read` (role `service`) is needed."""
 
 
+#: What a subscriber needs to know about a message beyond its schema (docs/KAFKA.md says the
+#: same): what a less obvious event means, and fields that records published earlier lack.
+_NOTES = {
+    "crm.case.skill_set.v1": "`data.skill` is the skill the case needs from now on (null: none), which "
+    "routing looks for among the agents; a case opened with a skill records this event right after "
+    "`crm.case.opened.v1`.",
+    "crm.case.duplicate_linked.v1": "The case repeats `data.original_id` (the same person about the same "
+    "subject, within the window) and is closed at once; no `crm.case.closed.v1` follows.",
+    "crm.deal.orders_changed.v1": "An order of the deal was placed (`data.order_total`: its total) or "
+    "cancelled (`data.order_total` null): `data.amount` is now the total of the deal's orders that stand "
+    "and `data.orders` their count, whatever the deal's status (also once it is won).",
+}
+
+#: Topics most subscribers can ignore, and why.
+_CHANNEL_NOTES = {
+    "case_thread": "Bookkeeping: how a repeated case is recognised (a digest of the subject, never the "
+    "subject itself). Most subscribers need only `crm.case.duplicate_linked.v1` on the case topic.",
+}
+
+
 def _ref(*parts: str) -> dict[str, str]:
     return {"$ref": "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)}
 
@@ -138,15 +158,21 @@ def _sealed(event_type: str) -> str:
 
 
 def _message(event_type: str, schema: dict[str, Any], trait: str) -> dict[str, Any]:
-    description = schema.get("description") or f"A {aggregate_type_of(event_type)} event."
+    description = schema.get("description") or f"A {_words(aggregate_type_of(event_type))} event."
+    note = f" {_NOTES[event_type]}" if event_type in _NOTES else ""
     return {
         "name": event_type,
         "title": event_type,
-        "description": description + _sealed(event_type),
+        "description": description + note + _sealed(event_type),
         "contentType": CONTENT_TYPE,
         "payload": _ref("components", "schemas", event_type),
         "traits": [_ref("components", "messageTraits", trait)],
     }
+
+
+def _words(aggregate: str) -> str:
+    """``price_list`` → ``price list``."""
+    return aggregate.replace("_", " ")
 
 
 def _traits() -> dict[str, Any]:
@@ -215,17 +241,18 @@ def document(prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
     for aggregate in AGGREGATES:
         channel_id = f"kafka.{aggregate}"
         own = [t for t in event_types if aggregate_type_of(t) == aggregate]
+        note = f"\n\n{_CHANNEL_NOTES[aggregate]}" if aggregate in _CHANNEL_NOTES else ""
         channels[channel_id] = {
             "address": topic_for(aggregate, prefix),
-            "title": f"{aggregate} events on Kafka",
-            "description": _KAFKA_CHANNEL.format(aggregate=aggregate, content_type=CONTENT_TYPE),
+            "title": f"{_words(aggregate)} events on Kafka",
+            "description": _KAFKA_CHANNEL.format(aggregate=_words(aggregate), content_type=CONTENT_TYPE) + note,
             "servers": [_ref("servers", "kafka")],
             "messages": {t: _message(t, schemas[t], "kafka") for t in own},
         }
         operations[channel_id] = {
             "action": "send",
-            "title": f"Publish the {aggregate} events",
-            "summary": f"eventcrm's relay publishes every {aggregate} event; subscribers consume the topic.",
+            "title": f"Publish the {_words(aggregate)} events",
+            "summary": f"eventcrm's relay publishes every {_words(aggregate)} event; subscribers consume the topic.",
             "channel": _ref("channels", channel_id),
             "messages": [_ref("channels", channel_id, "messages", t) for t in own],
         }

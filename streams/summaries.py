@@ -5,9 +5,11 @@ The one description of an event, from its published form: the CloudEvent's ``typ
 timeline (``projections.oltp.timeline``) stores it with each row; the audit history
 (``replay.history``) shows it beside each event.
 
-A summary shows structured facts only (stages, scores, amounts, priorities, staff names,
-ids), never a personal field nor other free text (names, email addresses, phone numbers,
-interaction notes, case subjects and resolutions, deal titles, reasons): audit trails are
+A summary shows structured facts only (stages, scores, amounts, quantities, priorities,
+statuses, staff names, ids, dates), never a personal field nor other free text (names,
+email addresses, phone numbers, interaction notes, case subjects and resolutions, deal and
+contract titles, product names and specifications, activity subjects and outcomes,
+reasons): audit trails are
 exported and shared, and personal fields travel sealed anyway. Where an event's changes
 may hold free text, only the fields in an allow-list show their values; the others show
 their names.
@@ -16,6 +18,7 @@ their names.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
 from typing import Any
 
 Data = Mapping[str, Any]
@@ -172,6 +175,109 @@ def _case_resolved(d: Data) -> str:
     return f"Case resolved{how} after {duration(d['seconds_to_resolution'])}, {_deadline(d.get('resolution_met'))}"
 
 
+def _case_skill_set(d: Data) -> str:
+    return f"Case needs the skill {d['skill']}" if d["skill"] else "Case needs no particular skill"
+
+
+def _orders_changed(d: Data) -> str:
+    if d.get("order_total") is None:
+        what = f"Order {d['order_id']} cancelled"
+    else:
+        what = f"Order {d['order_id']} placed ({d['order_total']})"
+    return f"{what}; deal amount {d['amount']} from {_count(d['orders'], 'order')}"
+
+
+# -- catalog --------------------------------------------------------------------------------
+
+#: Fields of a product's changes whose values a summary shows (its name and specification
+#: are free text).
+_PRODUCT_SHOWN = ("model",)
+
+
+def _price_set(d: Data) -> str:
+    was = f" (was {d['previous_price']})" if d.get("previous_price") is not None else " (new)"
+    return f"Price of product {d['product_id']} set to {d['unit_price']}{was}"
+
+
+def _validity(d: Data) -> str:
+    until = f"until {d['valid_until']}" if d.get("valid_until") else "with no end"
+    return f"valid from {d['valid_from']} {until}"
+
+
+# -- quote and order ------------------------------------------------------------------------
+
+
+def _line(line: Data) -> str:
+    """``2 × W-1 at 100.00, 10.00 off, tax 20%``: the product's code, never its description."""
+    text = f"{line['quantity']} × {line['code']} at {line['unit_price']}"
+    if Decimal(line.get("discount") or 0):
+        text += f", {line['discount']} off"
+    return text + f", tax {line['tax_rate']}%"
+
+
+def _quote_sent(d: Data) -> str:
+    return (
+        f"Quote revision {d['revision']} sent: {_count(len(d['lines']), 'line')}, "
+        f"total {d['totals']['total']}, valid until {d['valid_until']}"
+    )
+
+
+def _order_confirmed(d: Data) -> str:
+    return (
+        f"Order confirmed from quote {d['quote_number']}: {_count(len(d['lines']), 'line')}, "
+        f"total {_money(d['total'], d['currency'])}"
+    )
+
+
+# -- contract -------------------------------------------------------------------------------
+
+#: Fields of a contract's amendment whose values a summary shows (not its title: free text).
+_CONTRACT_SHOWN = ("ends_on", "value", "renewal_days")
+
+
+def _contract_signed(d: Data) -> str:
+    party = (
+        f" with account {d['account_id']}"
+        if d.get("account_id")
+        else (f" with contact {d['contact_id']}" if d.get("contact_id") else "")
+    )
+    return (
+        f"Contract signed{party}: {_money(d['value'], d['currency'])}, {d['starts_on']} to {d['ends_on']}, "
+        f"renewal opens {d['renewal_days']} days before the end"
+    )
+
+
+# -- activity -------------------------------------------------------------------------------
+
+
+def _activity_scheduled(d: Data) -> str:
+    text = (
+        f"{_words(d['kind']).capitalize()} about {d['regarding_type']} {d['regarding_id']} "
+        f"for {d['owner']}, due {_minute(d['due_at'])}"
+    )
+    reminders = d.get("reminders") or []
+    if reminders:
+        text += f", reminders {', '.join(map(str, reminders))} minutes before"
+    return text
+
+
+def _activity_completed(d: Data) -> str:
+    return "Activity completed" + (" after it was overdue" if d.get("was_overdue") else "")
+
+
+# -- routing --------------------------------------------------------------------------------
+
+
+def _skills(d: Data) -> str:
+    skills = ", ".join(d["skills"]) if d.get("skills") else "none"
+    return f"skills {skills}; capacity {d['capacity']}"
+
+
+def _thread_case(d: Data) -> str:
+    text = f"Case {d['case_id']} joined the thread"
+    return text + (f" as a repeat of case {d['duplicate_of']}" if d.get("duplicate_of") else "")
+
+
 #: Per registered event type (``domain.registry.EVENT_TYPES``), its summary.
 SUMMARIES: dict[str, Callable[[Data], str]] = {
     "crm.contact.created.v1": _contact_created,
@@ -214,7 +320,9 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     ),
     "crm.campaign.response_recorded.v1": lambda d: f"Campaign response {d['response']} from contact {d['contact_id']}",
     "crm.campaign.completed.v1": lambda d: "Campaign completed",
+    "crm.deal.orders_changed.v1": _orders_changed,
     "crm.case.opened.v1": lambda d: f"Case opened: {d['priority']} priority, via {d['channel']}",
+    "crm.case.skill_set.v1": _case_skill_set,
     "crm.case.assigned.v1": _case_assigned,
     "crm.case.responded.v1": _case_responded,
     "crm.case.pending.v1": lambda d: "Case waiting on the customer",
@@ -224,4 +332,53 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     "crm.case.closed.v1": lambda d: "Case closed",
     "crm.case.priority_changed.v1": lambda d: f"Case priority {d['previous_priority']} → {d['priority']}",
     "crm.case.sla_breached.v1": lambda d: f"SLA breached: {_words(d['kind'])} was due {_minute(d['due'])}",
+    "crm.case.duplicate_linked.v1": lambda d: f"Case closed as a repeat of case {d['original_id']}",
+    "crm.product.created.v1": lambda d: f"Product {d['code']} created",
+    "crm.product.details_changed.v1": lambda d: f"Product changed: {_changes(d['changes'], _PRODUCT_SHOWN)}",
+    "crm.product.retired.v1": lambda d: "Product retired",
+    "crm.product.reactivated.v1": lambda d: "Product back on sale",
+    "crm.price_list.created.v1": lambda d: f"Price list created in {d['currency']}, {_validity(d)}",
+    "crm.price_list.price_set.v1": _price_set,
+    "crm.price_list.price_removed.v1": lambda d: (
+        f"Price of product {d['product_id']} removed (was {d['previous_price']})"
+    ),
+    "crm.price_list.validity_changed.v1": lambda d: f"Price list now {_validity(d)}",
+    "crm.quote.created.v1": lambda d: (
+        f"Quote {d['number']} created for deal {d['deal_id']} in {d['currency']}, valid until {d['valid_until']}"
+    ),
+    "crm.quote.line_added.v1": lambda d: f"Line added: {_line(d['line'])}",
+    "crm.quote.line_removed.v1": lambda d: f"Line {d['line_id']} removed",
+    "crm.quote.validity_changed.v1": lambda d: f"Quote now valid until {d['valid_until']}",
+    "crm.quote.sent.v1": _quote_sent,
+    "crm.quote.revised.v1": lambda d: f"Quote revision {d['revision']} drafted",
+    "crm.quote.accepted.v1": lambda d: f"Quote revision {d['revision']} accepted: total {d['total']}",
+    "crm.quote.rejected.v1": lambda d: f"Quote revision {d['revision']} rejected",
+    "crm.quote.expired.v1": lambda d: f"Quote revision {d['revision']} expired (valid until {d['valid_until']})",
+    "crm.quote.ordered.v1": lambda d: f"Quote ordered as order {d['order_id']}",
+    "crm.order.confirmed.v1": _order_confirmed,
+    "crm.order.fulfilled.v1": lambda d: "Order fulfilled",
+    "crm.order.cancelled.v1": lambda d: "Order cancelled",
+    "crm.contract.signed.v1": _contract_signed,
+    "crm.contract.amended.v1": lambda d: f"Contract amended: {_changes(d['changes'], _CONTRACT_SHOWN)}",
+    "crm.contract.renewal_opened.v1": lambda d: (
+        f"Renewal deal {d['deal_id']} opened for the term ending {d['ends_on']}"
+    ),
+    "crm.contract.renewed.v1": lambda d: f"Contract renewed: {d['starts_on']} to {d['ends_on']}, value {d['value']}",
+    "crm.contract.terminated.v1": lambda d: f"Contract terminated, effective {d['effective_on']}",
+    "crm.contract.lapsed.v1": lambda d: f"Contract lapsed: it ended on {d['ended_on']}",
+    "crm.activity.scheduled.v1": _activity_scheduled,
+    "crm.activity.rescheduled.v1": lambda d: (
+        f"Activity due {_minute(d['due_at'])} (was {_minute(d['previous_due_at'])})"
+    ),
+    "crm.activity.reassigned.v1": lambda d: f"Activity reassigned to {d['owner']} (was {d['previous_owner']})",
+    "crm.activity.reminded.v1": lambda d: f"Reminder {d['minutes_before']} minutes before {_minute(d['due_at'])}",
+    "crm.activity.became_overdue.v1": lambda d: f"Activity of {d['owner']} overdue since {_minute(d['due_at'])}",
+    "crm.activity.completed.v1": _activity_completed,
+    "crm.activity.cancelled.v1": lambda d: "Activity cancelled",
+    "crm.agent.registered.v1": lambda d: f"Agent {d['handle']} registered: {_skills(d)}",
+    "crm.agent.skills_changed.v1": lambda d: f"Agent now has {_skills(d)}",
+    "crm.agent.case_taken.v1": lambda d: f"Took case {d['case_id']} ({_count(d['load'], 'case')} now)",
+    "crm.agent.case_released.v1": lambda d: f"Released case {d['case_id']} ({_count(d['load'], 'case')} now)",
+    "crm.case_thread.started.v1": lambda d: f"Case thread started for contact {d['contact_id']}",
+    "crm.case_thread.case_added.v1": _thread_case,
 }

@@ -150,6 +150,7 @@ def _case(values: Mapping[str, Any], source: str) -> OpenCase:
         subject=values.get("subject", ""),
         **_given(values, "priority", "channel"),
         **_rename(values, at="opened_at"),
+        link_duplicates=False,
     )
 
 

@@ -32,9 +32,12 @@ What each table becomes:
 - ``dim_pipeline_stage``: from each pipeline's last event that counts (each carries every
   stage); the name from the live rows.
 - ``interactions``, ``consent_changes``, ``deal_stage_intervals``, ``campaign_sends``,
-  ``campaign_responses`` (rows of one event each): the rows whose business-time column
-  (``occurred_at``, ``changed_at``, ``left_at``, ``sent_at``, ``responded_at``) is at or
-  before the instant, and for ``knowledge`` whose event was recorded by then.
+  ``campaign_responses``, ``case_assignments``, ``price_changes``, the ``*_history`` facts
+  and the quote and order lines (rows of one event each): the rows whose business-time
+  column (``occurred_at``, ``changed_at``, ``left_at``, ``sent_at``, ``responded_at``,
+  ``assigned_at``, ``happened_at``, ``ordered_at``) is at or before the instant, and for
+  ``knowledge`` whose event was recorded by then. The current state of products, quotes,
+  orders, contracts, activities and agents is a view over those rows, so it follows.
 - ``dim_contact``: the versions that started (``valid_from``) at or before the instant with
   an event that counts; a contact's last such version is current then (``valid_to`` NULL,
   ``is_current``), with its ``account_id``, ``consented`` and ``last_sequence`` as of the
@@ -170,6 +173,16 @@ class _Sql:
             ("deal_stage_intervals", "left_at", "deal", "deal_id"),
             ("campaign_sends", "sent_at", "campaign", "campaign_id"),
             ("campaign_responses", "responded_at", "campaign", "campaign_id"),
+            ("case_assignments", "assigned_at", "case", "case_id"),
+            ("product_history", "happened_at", "product", "product_id"),
+            ("price_changes", "changed_at", "price_list", "price_list_id"),
+            ("quote_history", "happened_at", "quote", "quote_id"),
+            ("quote_lines", "sent_at", "quote", "quote_id"),
+            ("order_history", "happened_at", "order", "order_id"),
+            ("order_lines", "ordered_at", "order", "order_id"),
+            ("contract_history", "happened_at", "contract", "contract_id"),
+            ("activity_history", "happened_at", "activity", "activity_id"),
+            ("agent_history", "happened_at", "agent", "agent_id"),
         ):
             yield table, self._fact(table, column, aggregate, key)
         for state in (self._deals(), self._cases(), self._campaigns(), self._accounts()):
@@ -218,8 +231,9 @@ UNION ALL
 {s.final}"""
 
     def _deals(self) -> _State:
-        t = _types("deal", "created", "stage_changed", "won", "lost", "reopened", "details_changed")
+        t = _types("deal", "created", "stage_changed", "won", "lost", "reopened", "details_changed", "orders_changed")
         created, won, lost, reopened, changed = t["created"], t["won"], t["lost"], t["reopened"], t["details_changed"]
+        ordered = t["orders_changed"]
         f = _Fields(
             "pipeline_id", "contact_id", "account_id", "owner", "amount", "currency", "stage", "to_stage",
             "probability", "expected_close_on", "closed_on",
@@ -240,7 +254,9 @@ UNION ALL
             "contact_id": _last(f"TRY_CAST({f['contact_id']} AS UUID)", f"type = {created}"),
             "account_id": _last(f"TRY_CAST({f['account_id']} AS UUID)", f"type = {created}"),
             "owner": _last(owner, f"type = {created} OR {owner_given}"),
-            "amount": _last(f"TRY_CAST({amount} AS DECIMAL(18,2))", f"type IN ({created}, {won}) OR {amount_given}"),
+            "amount": _last(
+                f"TRY_CAST({amount} AS DECIMAL(18,2))", f"type IN ({created}, {won}, {ordered}) OR {amount_given}"
+            ),
             "currency": _last(currency, f"type IN ({created}, {won}) OR {currency_given}"),
             "status": _last(
                 f"CASE type WHEN {won} THEN 'won' WHEN {lost} THEN 'lost' ELSE 'open' END",
@@ -284,7 +300,7 @@ FROM derived AS d LEFT JOIN {self.table("deals")} AS live ON live.deal_id = d.de
     def _cases(self) -> _State:
         t = _types(
             "case", "opened", "assigned", "responded", "pending", "customer_replied", "resolved", "reopened", "closed",
-            "priority_changed", "sla_breached",
+            "priority_changed", "sla_breached", "duplicate_linked", "skill_set",
         )  # fmt: skip
         opened, responded, resolved, reopened, breached = (
             t["opened"], t["responded"], t["resolved"], t["reopened"], t["sla_breached"]
@@ -292,8 +308,9 @@ FROM derived AS d LEFT JOIN {self.table("deals")} AS live ON live.deal_id = d.de
         f = _Fields(
             "contact_id", "priority", "channel", "status", "first_response_due", "resolution_due", "agent", "responses",
             "first_response", "seconds_to_first_response", "first_response_met", "seconds_to_resolution",
-            "resolution_met", "first_contact_resolution", "reopen_count", "kind",
+            "resolution_met", "first_contact_resolution", "reopen_count", "kind", "skill", "original_id",
         )  # fmt: skip
+        duplicate = t["duplicate_linked"]
         first = f"type = {responded} AND {f['first_response']} = 'true'"
         resolves = f"type IN ({resolved}, {reopened})"
         deadlines = f"type IN ({opened}, {t['priority_changed']})"
@@ -313,7 +330,7 @@ FROM derived AS d LEFT JOIN {self.table("deals")} AS live ON live.deal_id = d.de
             "contact_id": _last(f"TRY_CAST({f['contact_id']} AS UUID)", f"type = {opened}"),
             "priority": _last(f["priority"], deadlines),
             "channel": _last(f["channel"], f"type = {opened}"),
-            "status": _last(status, f"type NOT IN ({t['priority_changed']}, {breached})"),
+            "status": _last(status, f"type NOT IN ({t['priority_changed']}, {breached}, {t['skill_set']})"),
             "agent": _last(f["agent"], f"type = {t['assigned']}"),
             "opened_at": _last("business_time", f"type = {opened}"),
             "first_response_due": _last(_utc(f["first_response_due"]), deadlines),
@@ -335,7 +352,9 @@ FROM derived AS d LEFT JOIN {self.table("deals")} AS live ON live.deal_id = d.de
                 f"CASE WHEN type = {opened} THEN 0 ELSE CAST({f['reopen_count']} AS INTEGER) END",
                 f"type IN ({opened}, {reopened})",
             ),
-            "closed_at": _last("business_time", f"type = {t['closed']}"),
+            "closed_at": _last("business_time", f"type IN ({t['closed']}, {duplicate})"),
+            "skill": _last(f["skill"], f"type IN ({opened}, {t['skill_set']})"),
+            "duplicate_of": _last(f"TRY_CAST({f['original_id']} AS UUID)", f"type = {duplicate}"),
             "sequence": "max(sequence)",
             "updated_at": "arg_max(time, sequence)",
         }
@@ -346,7 +365,7 @@ SELECT case_id, contact_id, priority, channel, status, agent, opened_at, first_r
        resolution_breached,
        CAST(CASE WHEN first_response_breached THEN 1 ELSE 0 END + CASE WHEN resolution_breached THEN 1 ELSE 0 END
             AS INTEGER),
-       reopen_count, closed_at, sequence, updated_at
+       reopen_count, closed_at, sequence, updated_at, skill, duplicate_of
 FROM derived AS d"""
         return _State("cases", "case_id", "case", tuple(t.values()), f, "", columns, final)
 

@@ -92,10 +92,21 @@ def row(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-#: Fields that identify a person or hold free text typed about one (case subjects and
-#: resolutions, deal titles, reasons, a contact's company and job title, an account's name
-#: and domain): none of them reaches the warehouse.
-LEFT_OUT = PERSONAL_FIELDS | {"subject", "resolution", "title", "company", "domain", "reason", "source"}
+#: Fields that identify a person or hold free text typed about one (case and activity
+#: subjects, resolutions, activity outcomes, deal and contract titles, reasons, a contact's
+#: company and job title, an account's name and domain, the digest a repeated case's subject
+#: is recognised by): none of them reaches the warehouse.
+LEFT_OUT = PERSONAL_FIELDS | {
+    "subject",
+    "resolution",
+    "outcome",
+    "title",
+    "company",
+    "domain",
+    "reason",
+    "source",
+    "digest",
+}
 
 
 def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:

@@ -138,10 +138,16 @@ def _write_tables(conn: Any, folder: Path) -> list[Exported]:
             rows = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             # Hive partitions by the business date's year and month; a row without one goes
             # to year=NULL/month=NULL.
-            conn.execute(
-                f"COPY (SELECT *, year({column}) AS year, month({column}) AS month FROM {name}) "
-                f"TO '{_sql_path(path)}' (FORMAT parquet, PARTITION_BY (year, month))"
-            )
+            partitioned = f"SELECT *, year({column}) AS year, month({column}) AS month FROM {name}"
+            if rows:
+                conn.execute(
+                    f"COPY ({partitioned}) TO '{_sql_path(path)}' (FORMAT parquet, PARTITION_BY (year, month))"
+                )
+            else:
+                # No partition to write: one empty file, so that a reader still finds the
+                # table's columns (and the partition columns) in the folder.
+                path.mkdir()
+                conn.execute(f"COPY ({partitioned}) TO '{_sql_path(path / 'empty.parquet')}' (FORMAT parquet)")
             done.append(Exported(name, rows, path, True))
         for table in schema.DIMENSIONS:
             path = folder / f"{table.name}.parquet"

@@ -64,8 +64,7 @@ class InputView:
     sql: str
 
 
-#: Row-grain views the metrics aggregate (and analysts may query too).
-INPUTS: tuple[InputView, ...] = (
+_CRM_INPUTS: tuple[InputView, ...] = (
     InputView(
         "warehouse_clock",
         "One row: `now`, the current time in UTC, which the views judge deadlines by (as of a past "
@@ -159,7 +158,14 @@ SELECT c.case_id, c.contact_id, c.priority, c.status, c.channel, c.agent, c.open
        COALESCE(c.resolution_breached, FALSE) OR COALESCE(k.now > c.resolution_due, FALSE) AS resolution_breached
 FROM cases AS c
 CROSS JOIN warehouse_clock AS k
-WHERE c.status NOT IN ('resolved', 'closed')""",
+WHERE c.status NOT IN ('resolved', 'closed') AND c.duplicate_of IS NULL""",
+    ),
+    InputView(
+        "worked_cases",
+        "Every case but those linked as duplicates of an earlier one: a duplicate is closed at once and "
+        "its work is the original's, so the case metrics (resolution, first-contact resolution, SLA, "
+        "backlog) count each piece of work once.",
+        "SELECT * FROM cases WHERE duplicate_of IS NULL",
     ),
     InputView(
         "contact_consent",
@@ -203,6 +209,249 @@ LEFT JOIN (
 ) AS r ON r.campaign_id = s.campaign_id AND r.contact_id = s.contact_id""",
     ),
 )
+
+
+def _latest(table: str, key: str, columns: str, where: str) -> str:
+    """The ``columns`` of each aggregate's last row (by version) of ``table`` meeting ``where``."""
+    return f"""(
+    SELECT {key}, {columns} FROM (
+        SELECT t.*, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY sequence DESC) AS latest
+        FROM {table} AS t WHERE {where}
+    ) AS ranked WHERE latest = 1
+)"""
+
+
+def _sets(column: str) -> str:
+    """A ``changed_fields`` list names ``column``."""
+    return f"(',' || changed_fields || ',') LIKE '%,{column},%'"
+
+
+#: The sales and service aggregates' current state, from their ``*_history`` facts.
+SALES_INPUTS: tuple[InputView, ...] = (
+    InputView(
+        "dim_product",
+        "Dimension: every product of the catalog as it is now (from product_history).",
+        f"""
+SELECT c.product_id, code.code, name.name, model.model, status.status, c.happened_at AS created_at,
+       CASE WHEN status.status = 'retired' THEN status.happened_at END AS retired_at
+FROM product_history AS c
+JOIN {_latest("product_history", "product_id", "code", _sets("code"))} AS code ON code.product_id = c.product_id
+JOIN {_latest("product_history", "product_id", "name", _sets("name"))} AS name ON name.product_id = c.product_id
+JOIN {_latest("product_history", "product_id", "model", _sets("model"))} AS model ON model.product_id = c.product_id
+JOIN {_latest("product_history", "product_id", "status, happened_at", _sets("status"))} AS status
+    ON status.product_id = c.product_id
+WHERE c.change = 'created'""",
+    ),
+    InputView(
+        "quotes",
+        "Every quote as it is now: its latest revision, status (draft, sent, accepted, rejected or expired), "
+        "the totals of the revision last sent, when it was first and last sent and answered, the order it "
+        "became, and its deal's owner.",
+        f"""
+SELECT c.quote_id, c.deal_id, d.owner, c.number, c.currency, c.price_list_id, c.happened_at AS created_at,
+       r.revision,
+       CASE s.change WHEN 'created' THEN 'draft' WHEN 'revised' THEN 'draft' ELSE s.change END AS status,
+       COALESCE(v.valid_until, c.valid_until) AS valid_until,
+       t.first_sent_at, CAST(t.first_sent_at AS DATE) AS first_sent_on, t.sent_at, t.accepted_at, t.rejected_at,
+       t.expired_at, o.happened_at AS ordered_at, o.order_id,
+       v.gross, v.discount, v.net, v.tax, v.total
+FROM quote_history AS c
+JOIN (SELECT quote_id, MAX(revision) AS revision FROM quote_history GROUP BY quote_id) AS r ON r.quote_id = c.quote_id
+JOIN {_latest("quote_history", "quote_id", "change", "change <> 'ordered'")} AS s ON s.quote_id = c.quote_id
+JOIN (
+    SELECT quote_id,
+           MIN(happened_at) FILTER (WHERE change = 'sent') AS first_sent_at,
+           MAX(happened_at) FILTER (WHERE change = 'sent') AS sent_at,
+           MAX(happened_at) FILTER (WHERE change = 'accepted') AS accepted_at,
+           MAX(happened_at) FILTER (WHERE change = 'rejected') AS rejected_at,
+           MAX(happened_at) FILTER (WHERE change = 'expired') AS expired_at
+    FROM quote_history GROUP BY quote_id
+) AS t ON t.quote_id = c.quote_id
+LEFT JOIN {_latest("quote_history", "quote_id", "valid_until, gross, discount, net, tax, total", "change = 'sent'")}
+    AS v ON v.quote_id = c.quote_id
+LEFT JOIN {_latest("quote_history", "quote_id", "order_id, happened_at", "change = 'ordered'")} AS o
+    ON o.quote_id = c.quote_id
+LEFT JOIN deals AS d ON d.deal_id = c.deal_id
+WHERE c.change = 'created'""",
+    ),
+    InputView(
+        "orders",
+        "Every order as it is now: confirmed, fulfilled or cancelled, its net (before tax) and total, "
+        "and its deal's owner.",
+        f"""
+SELECT c.order_id, c.quote_id, c.deal_id, d.owner, c.currency, c.net, c.total, s.change AS status,
+       c.happened_at AS confirmed_at, CAST(c.happened_at AS DATE) AS confirmed_on,
+       t.fulfilled_at, t.cancelled_at
+FROM order_history AS c
+JOIN {_latest("order_history", "order_id", "change", "true")} AS s ON s.order_id = c.order_id
+JOIN (
+    SELECT order_id,
+           MAX(happened_at) FILTER (WHERE change = 'fulfilled') AS fulfilled_at,
+           MAX(happened_at) FILTER (WHERE change = 'cancelled') AS cancelled_at
+    FROM order_history GROUP BY order_id
+) AS t ON t.order_id = c.order_id
+LEFT JOIN deals AS d ON d.deal_id = c.deal_id
+WHERE c.change = 'confirmed'""",
+    ),
+    InputView(
+        "order_line_revenue",
+        "Every line of an order not cancelled, with its product as the catalog names it now and the "
+        "deal's owner: the revenue by product.",
+        """
+SELECT l.order_id, l.line_id, l.product_id, COALESCE(p.code, l.code) AS code, p.name AS product_name,
+       l.currency, l.quantity, l.net, l.total, l.ordered_at, CAST(l.ordered_at AS DATE) AS ordered_on, o.owner
+FROM order_lines AS l
+JOIN orders AS o ON o.order_id = l.order_id
+LEFT JOIN dim_product AS p ON p.product_id = l.product_id
+WHERE o.status <> 'cancelled'""",
+    ),
+    InputView(
+        "contract_terms",
+        "Every term of every contract (the signed one, then one per renewal): its dates and value (as "
+        "amended), the renewal deal opened for it, and how it ended: renewed, terminated or lapsed "
+        "(NULL: not decided yet), and the day it ended (a termination's effective day).",
+        f"""
+WITH starts AS (
+    SELECT contract_id, sequence AS from_sequence, starts_on, ends_on, value,
+           ROW_NUMBER() OVER (PARTITION BY contract_id ORDER BY sequence) AS term,
+           LEAD(sequence) OVER (PARTITION BY contract_id ORDER BY sequence) AS next_sequence
+    FROM contract_history WHERE change IN ('signed', 'renewed')
+),
+within AS (
+    SELECT s.contract_id, s.from_sequence, h.sequence, h.change, h.happened_at, h.ends_on, h.value,
+           h.renewal_deal_id, h.effective_on, h.changed_fields
+    FROM starts AS s
+    JOIN contract_history AS h ON h.contract_id = s.contract_id AND h.sequence > s.from_sequence
+         AND (s.next_sequence IS NULL OR h.sequence <= s.next_sequence)
+),
+amended_end AS {
+            _latest("within", "contract_id, from_sequence", "ends_on", f"change = 'amended' AND {_sets('ends_on')}")
+        },
+amended_value AS {_latest("within", "contract_id, from_sequence", "value", f"change = 'amended' AND {_sets('value')}")},
+renewal AS {_latest("within", "contract_id, from_sequence", "renewal_deal_id", "change = 'renewal_opened'")},
+outcome AS {
+            _latest(
+                "within",
+                "contract_id, from_sequence",
+                "change, happened_at, ends_on, effective_on",
+                "change IN ('renewed', 'terminated', 'lapsed')",
+            )
+        }
+SELECT s.contract_id, CAST(s.term AS INTEGER) AS term, g.account_id, g.contact_id, g.currency, s.starts_on,
+       COALESCE(e.ends_on, s.ends_on) AS ends_on, COALESCE(v.value, s.value) AS value, r.renewal_deal_id,
+       o.change AS outcome, o.happened_at AS decided_at,
+       CASE o.change WHEN 'renewed' THEN COALESCE(e.ends_on, s.ends_on) WHEN 'terminated' THEN o.effective_on
+                     WHEN 'lapsed' THEN o.ends_on END AS ended_on
+FROM starts AS s
+JOIN contract_history AS g ON g.contract_id = s.contract_id AND g.change = 'signed'
+LEFT JOIN amended_end AS e ON e.contract_id = s.contract_id AND e.from_sequence = s.from_sequence
+LEFT JOIN amended_value AS v ON v.contract_id = s.contract_id AND v.from_sequence = s.from_sequence
+LEFT JOIN renewal AS r ON r.contract_id = s.contract_id AND r.from_sequence = s.from_sequence
+LEFT JOIN outcome AS o ON o.contract_id = s.contract_id AND o.from_sequence = s.from_sequence""",
+    ),
+    InputView(
+        "contracts",
+        "Every contract as it is now: active, terminated or lapsed, its current term's dates, value and "
+        "renewal deal, how many terms it has had, and when it was signed, last renewed and ended.",
+        f"""
+SELECT t.contract_id, t.account_id, t.contact_id, t.currency,
+       CASE WHEN t.outcome IN ('terminated', 'lapsed') THEN t.outcome ELSE 'active' END AS status,
+       t.term AS terms, f.starts_on AS first_started_on, t.starts_on, t.ends_on, t.value, t.renewal_deal_id,
+       k.renewal_days, x.signed_at, x.renewed_at,
+       CASE WHEN t.outcome = 'terminated' THEN t.decided_at END AS terminated_at,
+       CASE WHEN t.outcome = 'lapsed' THEN t.decided_at END AS lapsed_at,
+       CASE WHEN t.outcome IN ('terminated', 'lapsed') THEN t.ended_on END AS ended_on
+FROM contract_terms AS t
+JOIN (SELECT contract_id, MAX(term) AS term FROM contract_terms GROUP BY contract_id) AS m
+    ON m.contract_id = t.contract_id AND m.term = t.term
+JOIN contract_terms AS f ON f.contract_id = t.contract_id AND f.term = 1
+JOIN (
+    SELECT contract_id, MIN(happened_at) FILTER (WHERE change = 'signed') AS signed_at,
+           MAX(happened_at) FILTER (WHERE change = 'renewed') AS renewed_at
+    FROM contract_history GROUP BY contract_id
+) AS x ON x.contract_id = t.contract_id
+LEFT JOIN {
+            _latest(
+                "contract_history",
+                "contract_id",
+                "renewal_days",
+                f"change = 'signed' OR (change = 'amended' AND {_sets('renewal_days')})",
+            )
+        } AS k
+    ON k.contract_id = t.contract_id""",
+    ),
+    InputView(
+        "activities",
+        "Every activity as it is now: its kind, what it is about, owner, due time and status (open, done "
+        "or cancelled); `overdue`: open and past due at warehouse_clock's `now`; `completed_late`: done "
+        "after its due time or while recorded overdue.",
+        f"""
+SELECT c.activity_id, c.kind, c.regarding_type, c.regarding_id, o.owner,
+       CASE WHEN t.completed_at IS NOT NULL THEN 'done' WHEN t.cancelled_at IS NOT NULL THEN 'cancelled'
+            ELSE 'open' END AS status,
+       c.happened_at AS scheduled_at, u.due_at, t.became_overdue_at, t.completed_at, t.cancelled_at,
+       t.completed_at IS NULL AND t.cancelled_at IS NULL AND u.due_at < k.now AS overdue,
+       CASE WHEN t.completed_at IS NOT NULL THEN COALESCE(t.was_overdue, 0) = 1 OR t.completed_at > u.due_at END
+           AS completed_late
+FROM activity_history AS c
+JOIN {_latest("activity_history", "activity_id", "owner", "change IN ('scheduled', 'reassigned')")} AS o
+    ON o.activity_id = c.activity_id
+JOIN {_latest("activity_history", "activity_id", "due_at", "change IN ('scheduled', 'rescheduled')")} AS u
+    ON u.activity_id = c.activity_id
+JOIN (
+    SELECT activity_id,
+           MAX(happened_at) FILTER (WHERE change = 'became_overdue') AS became_overdue_at,
+           MAX(happened_at) FILTER (WHERE change = 'completed') AS completed_at,
+           MAX(happened_at) FILTER (WHERE change = 'cancelled') AS cancelled_at,
+           MAX(CASE WHEN was_overdue THEN 1 ELSE 0 END) FILTER (WHERE change = 'completed') AS was_overdue
+    FROM activity_history GROUP BY activity_id
+) AS t ON t.activity_id = c.activity_id
+CROSS JOIN warehouse_clock AS k
+WHERE c.change = 'scheduled'""",
+    ),
+    InputView(
+        "agents",
+        "Every support agent as now: handle, skills, capacity and load (the open cases held).",
+        f"""
+SELECT r.agent_id, r.handle, s.skills, s.capacity, l.load, r.happened_at AS registered_at
+FROM agent_history AS r
+JOIN {_latest("agent_history", "agent_id", "skills, capacity", "change IN ('registered', 'skills_changed')")} AS s
+    ON s.agent_id = r.agent_id
+JOIN {_latest("agent_history", "agent_id", "load", "load IS NOT NULL")} AS l ON l.agent_id = r.agent_id
+WHERE r.change = 'registered'""",
+    ),
+    InputView(
+        "agent_load",
+        "Every change of an agent's load over time: each case taken or released, with the load after it.",
+        """
+SELECT h.agent_id, r.handle, h.happened_at AS changed_at, h.change, h.case_id, h.load
+FROM agent_history AS h
+JOIN agent_history AS r ON r.agent_id = h.agent_id AND r.change = 'registered'
+WHERE h.change IN ('case_taken', 'case_released')""",
+    ),
+    InputView(
+        "case_routing",
+        "Every assignment of a case that is not a duplicate: the agent, when, whether it was the case's "
+        "first, and for the first the seconds from the case's opening (time to assignment).",
+        """
+SELECT a.case_id, a.agent, a.assigned_at, CAST(a.assigned_at AS DATE) AS assigned_on, c.priority, c.skill,
+       a.first_assignment,
+       CASE WHEN a.first_assignment
+            THEN CAST(EXTRACT(EPOCH FROM (a.assigned_at - c.opened_at)) AS DOUBLE PRECISION) END
+           AS seconds_to_assignment
+FROM (
+    SELECT case_id, agent, assigned_at,
+           ROW_NUMBER() OVER (PARTITION BY case_id ORDER BY sequence) = 1 AS first_assignment
+    FROM case_assignments
+) AS a
+JOIN cases AS c ON c.case_id = a.case_id
+WHERE c.duplicate_of IS NULL""",
+    ),
+)
+
+
+#: Row-grain views the metrics aggregate (and analysts may query too), in dependency order.
+INPUTS: tuple[InputView, ...] = (*_CRM_INPUTS, *SALES_INPUTS)
 
 
 @dataclass(frozen=True)
@@ -531,7 +780,7 @@ GROUP BY {_month("a.occurred_at")}""",
 
 FIRST_CONTACT_RESOLUTION = Metric(
     view="metric_first_contact_resolution",
-    source="cases",
+    source="worked_cases",
     definition="Per month of resolution: resolved cases with exactly one agent response before "
     "resolution ÷ resolved cases.",
     period="resolved_at",
@@ -548,7 +797,7 @@ GROUP BY {_month("c.resolved_at")}""",
 
 CASE_RESOLUTION = Metric(
     view="metric_case_resolution",
-    source="cases",
+    source="worked_cases",
     definition="Per priority: hours from a case's creation to its first response and to its resolution, "
     "median and 90th percentile.",
     period="opened_at",
@@ -568,7 +817,7 @@ GROUP BY c.priority""",
 
 SLA = Metric(
     view="metric_sla",
-    source="cases",
+    source="worked_cases",
     definition="Per month of the resolution deadline and priority: cases that met both deadlines (first "
     "response and resolution) ÷ cases whose deadlines fell in the month and are decided (resolved, or "
     "a resolution breach recorded).",
@@ -656,6 +905,128 @@ FROM {{source}} AS c
 GROUP BY c.campaign_id, c.campaign_name, c.channel""",
 )
 
+QUOTE_TO_ORDER = Metric(
+    view="metric_quote_to_order",
+    source="quotes",
+    definition="Per month a quote was first sent: quotes sent, those accepted and those that became an "
+    "order (the quote's own `ordered`, whatever became of the order), and quotes ordered ÷ quotes sent.",
+    period="first_sent_on",
+    owner="owner = $owner",
+    period_meaning="the day the quote was first sent",
+    order_by="month",
+    sql=f"""
+SELECT {_month("q.first_sent_at")} AS month, COUNT(*) AS quotes_sent,
+       COUNT(q.accepted_at) AS quotes_accepted, COUNT(q.order_id) AS quotes_ordered,
+       {_ratio("COUNT(q.order_id)", "COUNT(*)")} AS conversion_rate
+FROM {{source}} AS q
+WHERE q.first_sent_at IS NOT NULL
+GROUP BY {_month("q.first_sent_at")}""",
+)
+
+AVERAGE_ORDER_VALUE = Metric(
+    view="metric_average_order_value",
+    source="orders",
+    definition="Per month of confirmation and currency, over the orders not cancelled: orders, Σ total "
+    "(tax included) and Σ net (before tax), and their means: the average order value.",
+    period="confirmed_on",
+    owner="owner = $owner",
+    period_meaning="the day the order was confirmed",
+    order_by="month, currency",
+    sql=f"""
+SELECT {_month("o.confirmed_at")} AS month, o.currency, COUNT(*) AS orders,
+       SUM(o.total) AS revenue, SUM(o.net) AS net_revenue,
+       AVG(CAST(o.total AS DOUBLE PRECISION)) AS average_order_value,
+       AVG(CAST(o.net AS DOUBLE PRECISION)) AS average_net_order_value
+FROM {{source}} AS o
+WHERE o.status <> 'cancelled'
+GROUP BY {_month("o.confirmed_at")}, o.currency""",
+)
+
+REVENUE_BY_PRODUCT = Metric(
+    view="metric_revenue_by_product",
+    source="order_line_revenue",
+    definition="Per product and currency, over the lines of orders not cancelled: orders, quantity, "
+    "net revenue (after discounts, before tax) and total (tax included).",
+    period="ordered_on",
+    owner="owner = $owner",
+    period_meaning="the day the order was confirmed",
+    order_by="net_revenue DESC, code, currency",
+    sql="""
+SELECT r.product_id, r.code, r.product_name, r.currency, COUNT(DISTINCT r.order_id) AS orders,
+       SUM(r.quantity) AS quantity, SUM(r.net) AS net_revenue, SUM(r.total) AS revenue
+FROM {source} AS r
+GROUP BY r.product_id, r.code, r.product_name, r.currency""",
+)
+
+CONTRACT_RENEWALS = Metric(
+    view="metric_contract_renewals",
+    source="contract_terms",
+    definition="Per month a contract term ended (its end day; a termination's effective day): terms "
+    "renewed, terminated and lapsed, and the renewal rate: renewed ÷ all three. A term not decided yet "
+    "does not count.",
+    period="ended_on",
+    period_meaning="the day the term ended",
+    order_by="month",
+    sql=f"""
+SELECT {_month("CAST(t.ended_on AS TIMESTAMP)")} AS month, COUNT(*) AS terms_ended,
+       COUNT(*) FILTER (WHERE t.outcome = 'renewed') AS renewed,
+       COUNT(*) FILTER (WHERE t.outcome = 'terminated') AS terminated,
+       COUNT(*) FILTER (WHERE t.outcome = 'lapsed') AS lapsed,
+       {_ratio("COUNT(*) FILTER (WHERE t.outcome = 'renewed')", "COUNT(*)")} AS renewal_rate,
+       SUM(t.value) FILTER (WHERE t.outcome = 'renewed') AS renewed_value
+FROM {{source}} AS t
+WHERE t.outcome IS NOT NULL
+GROUP BY {_month("CAST(t.ended_on AS TIMESTAMP)")}""",
+)
+
+OVERDUE_ACTIVITIES = Metric(
+    view="metric_overdue_activities",
+    source="activities",
+    definition="Per owner: open activities and those overdue now (past due at warehouse_clock's `now`), "
+    "and of the completed ones, those completed late (after the due time, or while recorded overdue) "
+    "and their share.",
+    owner="owner = $owner",
+    period_meaning="none: open activities now (or at the as-of instant), completed ones ever",
+    order_by="open_overdue DESC, owner",
+    sql=f"""
+SELECT a.owner, COUNT(*) FILTER (WHERE a.status = 'open') AS open,
+       COUNT(*) FILTER (WHERE a.overdue) AS open_overdue,
+       COUNT(*) FILTER (WHERE a.status = 'done') AS completed,
+       COUNT(*) FILTER (WHERE a.completed_late) AS completed_late,
+       {_ratio("COUNT(*) FILTER (WHERE a.completed_late)", "COUNT(*) FILTER (WHERE a.status = 'done')")}
+           AS overdue_share_of_completed
+FROM {{source}} AS a
+GROUP BY a.owner""",
+)
+
+CASE_ROUTING = Metric(
+    view="metric_case_routing",
+    source="case_routing",
+    definition="Per agent: cases assigned to them (duplicates aside), the cases whose first assignment "
+    "was theirs with the seconds from opening to that assignment (median and mean), and their load now: "
+    "the agent's own count (`load`, of the agents who are registered for routing) and the open cases "
+    "assigned to them.",
+    period="assigned_on",
+    period_meaning="the day of the assignment",
+    order_by="agent",
+    sql="""
+WITH routed AS (
+    SELECT r.agent, COUNT(DISTINCT r.case_id) AS cases_taken,
+           COUNT(*) FILTER (WHERE r.first_assignment) AS first_assignments,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds_to_assignment) AS median_seconds_to_assignment,
+           AVG(r.seconds_to_assignment) AS avg_seconds_to_assignment
+    FROM {source} AS r
+    GROUP BY r.agent
+)
+SELECT COALESCE(r.agent, g.handle) AS agent, g.skills, g.capacity, COALESCE(r.cases_taken, 0) AS cases_taken,
+       COALESCE(r.first_assignments, 0) AS first_assignments, r.median_seconds_to_assignment,
+       r.avg_seconds_to_assignment, g.load,
+       (SELECT COUNT(*) FROM worked_cases AS c
+        WHERE c.agent = COALESCE(r.agent, g.handle) AND c.status NOT IN ('resolved', 'closed')) AS open_cases
+FROM routed AS r
+FULL JOIN agents AS g ON g.handle = r.agent""",
+)
+
 METRICS: tuple[Metric, ...] = (
     FUNNEL,
     CLOSE_RATE,
@@ -676,6 +1047,12 @@ METRICS: tuple[Metric, ...] = (
     CASE_BACKLOG,
     LEAD_SCORES,
     CAMPAIGNS,
+    QUOTE_TO_ORDER,
+    AVERAGE_ORDER_VALUE,
+    REVENUE_BY_PRODUCT,
+    CONTRACT_RENEWALS,
+    OVERDUE_ACTIVITIES,
+    CASE_ROUTING,
 )
 
 #: The API's metric names (DESIGN.md) → what each answers.
@@ -699,6 +1076,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("nps", NPS),
         Endpoint("lead-scores", LEAD_SCORES),
         Endpoint("campaigns", CAMPAIGNS),
+        Endpoint("quote-to-order", QUOTE_TO_ORDER),
+        Endpoint("average-order-value", AVERAGE_ORDER_VALUE),
+        Endpoint("revenue-by-product", REVENUE_BY_PRODUCT),
+        Endpoint("contract-renewals", CONTRACT_RENEWALS),
+        Endpoint("overdue-activities", OVERDUE_ACTIVITIES),
+        Endpoint("case-routing", CASE_ROUTING),
     )
 }
 

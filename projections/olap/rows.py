@@ -17,7 +17,15 @@ become naive UTC (the warehouse's ``TIMESTAMP`` columns).
 
 Personal data never leaves this module: no name, email, phone, case subject, resolution,
 deal title or interaction detail other than ``campaign_id``, ``nps``, ``ces`` and a
-purchase's ``amount``.
+purchase's ``amount``; no activity subject or outcome, contract title or reason of any
+kind (a rejection, a cancellation, a termination, an amendment). Product codes, names and
+models are catalog data and stay.
+
+The sales and service aggregates (products, prices, quotes, orders, contracts, activities,
+agents) become append-only facts at the grain of their events (``*_history``, plus the
+lines a quote was sent with and an order was placed with); their current state is a view
+over those rows (``projections.olap.metrics``), so it needs no merge and reads the same as
+of any instant.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
+from domain.quote import Line, line_totals
 from streams.envelope import Envelope, parse_time
 
 #: Lead-score bands of dim_contact, lowest first: (lowest score in the band, label).
@@ -389,6 +398,12 @@ def _deal_details_changed(e: Envelope) -> list[Change]:
     return [_patch(e, "deals", values)] if values else []
 
 
+def _deal_orders_changed(e: Envelope) -> list[Change]:
+    """The deal's amount is its standing orders' total, whatever its status: a won deal's
+    revenue (and so the lifetime value) follows orders placed or cancelled after the win."""
+    return [_patch(e, "deals", {"amount": money(e.data["amount"])}, _at(e))]
+
+
 # -- case -------------------------------------------------------------------------------
 
 
@@ -407,12 +422,24 @@ def _case_opened(e: Envelope) -> list[Change]:
         "first_response_breached": False,
         "resolution_breached": False,
         "reopen_count": 0,
+        "skill": d.get("skill"),
     }
     return [_patch(e, "cases", values, at)]
 
 
 def _case_assigned(e: Envelope) -> list[Change]:
-    return [_patch(e, "cases", {"agent": e.data["agent"], "status": e.data.get("status")}, _at(e))]
+    at = _at(e)
+    row = {
+        "case_id": e.subject,
+        "sequence": e.sequence,
+        "agent": e.data["agent"],
+        "previous_agent": e.data.get("previous_agent"),
+        "assigned_at": at,
+    }
+    return [
+        Insert("case_assignments", row),
+        _patch(e, "cases", {"agent": e.data["agent"], "status": e.data.get("status")}, at),
+    ]
 
 
 def _case_responded(e: Envelope) -> list[Change]:
@@ -476,11 +503,240 @@ def _case_priority_changed(e: Envelope) -> list[Change]:
     return [_patch(e, "cases", values, _at(e))]
 
 
+def _case_skill_set(e: Envelope) -> list[Change]:
+    return [_patch(e, "cases", {"skill": e.data.get("skill")}, _at(e))]
+
+
+def _case_duplicate_linked(e: Envelope) -> list[Change]:
+    at = _at(e)
+    values = {"status": e.data.get("status", "closed"), "duplicate_of": as_uuid(e.data["original_id"]), "closed_at": at}
+    return [_patch(e, "cases", values, at)]
+
+
 def _case_breached(e: Envelope) -> list[Change]:
     kind = e.data["kind"]
     if kind not in ("first_response", "resolution"):
         raise ValueError(f"unknown SLA breach kind {kind!r}")
     return [_patch(e, "cases", {f"{kind}_breached": True}, _at(e))]
+
+
+# -- catalog, quotes, orders ------------------------------------------------------------
+
+
+def _history(e: Envelope, table: str, key: str, change: str, **values: Any) -> Insert:
+    """One row of a ``*_history`` fact: the event's aggregate, version, kind and time."""
+    return Insert(table, {key: e.subject, "sequence": e.sequence, "change": change, "happened_at": _at(e), **values})
+
+
+def _product(change: str, status: str | None = None) -> Callable[[Envelope], list[Change]]:
+    def project_product(e: Envelope) -> list[Change]:
+        d = e.data
+        given = d.get("changes") if change == "details_changed" else d
+        given = given or {}
+        named = [k for k in ("code", "name", "model") if k in given]
+        values = {k: given.get(k) for k in ("code", "name", "model")}
+        if change == "created":
+            named.append("status")
+        elif status is not None:
+            named = ["status"]
+        return [
+            _history(
+                e, "product_history", "product_id", change, **values, status=status, changed_fields=",".join(named)
+            )
+        ]
+
+    return project_product
+
+
+def _price(e: Envelope) -> list[Change]:
+    d = e.data
+    row = {
+        "price_list_id": e.subject,
+        "sequence": e.sequence,
+        "product_id": as_uuid(d["product_id"]),
+        "unit_price": money(d.get("unit_price")) if e.type == "crm.price_list.price_set.v1" else None,
+        "previous_price": money(d.get("previous_price")),
+        "changed_at": _at(e),
+    }
+    return [Insert("price_changes", row)]
+
+
+def _line_figures(line: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A quote's or order's line as the warehouse keeps it, its figures computed as the
+    quote computes them (``domain.quote.line_totals``): net is after discount, before tax."""
+    typed = Line(
+        line_id=UUID(str(line["line_id"])),
+        product_id=UUID(str(line["product_id"])),
+        code=line.get("code", ""),
+        description="",
+        quantity=Decimal(str(line["quantity"])),
+        unit_price=Decimal(str(line["unit_price"])),
+        discount=Decimal(str(line.get("discount") or 0)),
+        tax_rate=Decimal(str(line.get("tax_rate") or 0)),
+    )
+    totals = line_totals(typed, currency)
+    return {
+        "line_id": str(typed.line_id),
+        "product_id": str(typed.product_id),
+        "code": typed.code,
+        "quantity": float(typed.quantity),
+        "unit_price": money(typed.unit_price),
+        "tax_rate": float(typed.tax_rate),
+        "discount": money(totals.discount),
+        "net": money(totals.net),
+        "tax": money(totals.tax),
+        "total": money(totals.total),
+    }
+
+
+def _quote_created(e: Envelope) -> list[Change]:
+    d = e.data
+    return [
+        _history(
+            e,
+            "quote_history",
+            "quote_id",
+            "created",
+            revision=1,
+            deal_id=as_uuid(d.get("deal_id")),
+            number=d.get("number"),
+            currency=d.get("currency"),
+            price_list_id=as_uuid(d.get("price_list_id")),
+            valid_until=_day(d.get("valid_until")),
+        )
+    ]
+
+
+def _quote_sent(e: Envelope) -> list[Change]:
+    d = e.data
+    totals = d.get("totals") or {}
+    at = _at(e)
+    figures = {k: money(totals.get(k)) for k in ("gross", "discount", "net", "tax", "total")}
+    changes: list[Change] = [
+        _history(
+            e,
+            "quote_history",
+            "quote_id",
+            "sent",
+            revision=d["revision"],
+            valid_until=_day(d.get("valid_until")),
+            **figures,
+        )
+    ]
+    # The lines carry no currency (the quote's creation does): their figures are rounded to
+    # the cent. In a currency without cents they can differ from the quote's own by less than
+    # a unit, and only with a fractional quantity; quote_history holds the quote's totals.
+    for line in d.get("lines") or []:
+        row = {"quote_id": e.subject, "sequence": e.sequence, "revision": d["revision"], "sent_at": at}
+        changes.append(Insert("quote_lines", row | _line_figures(line, "EUR")))
+    return changes
+
+
+def _quote_step(change: str) -> Callable[[Envelope], list[Change]]:
+    def project_step(e: Envelope) -> list[Change]:
+        d = e.data
+        values: dict[str, Any] = {"revision": d.get("revision")}
+        if change == "accepted":
+            values["total"] = money(d.get("total"))
+        if change == "ordered":
+            values["order_id"] = as_uuid(d.get("order_id"))
+        return [_history(e, "quote_history", "quote_id", change, **values)]
+
+    return project_step
+
+
+def _order_confirmed(e: Envelope) -> list[Change]:
+    d = e.data
+    at = _at(e)
+    currency = d.get("currency") or "EUR"
+    lines = [_line_figures(line, currency) for line in d.get("lines") or []]
+    net = sum((line["net"] for line in lines), Decimal("0.00"))
+    changes: list[Change] = [
+        _history(
+            e,
+            "order_history",
+            "order_id",
+            "confirmed",
+            quote_id=as_uuid(d.get("quote_id")),
+            deal_id=as_uuid(d.get("deal_id")),
+            currency=d.get("currency"),
+            net=money(net),
+            total=money(d.get("total")),
+        )
+    ]
+    for line in lines:
+        row = {"order_id": e.subject, "sequence": e.sequence, "currency": d.get("currency"), "ordered_at": at}
+        changes.append(Insert("order_lines", row | line))
+    return changes
+
+
+def _order_step(change: str) -> Callable[[Envelope], list[Change]]:
+    def project_step(e: Envelope) -> list[Change]:
+        return [_history(e, "order_history", "order_id", change)]
+
+    return project_step
+
+
+# -- contracts, activities, agents ------------------------------------------------------
+
+
+def _contract(change: str) -> Callable[[Envelope], list[Change]]:
+    def project_contract(e: Envelope) -> list[Change]:
+        d = e.data
+        given = (d.get("changes") or {}) if change == "amended" else d
+        values: dict[str, Any] = {
+            "starts_on": _day(given.get("starts_on")),
+            "ends_on": _day(given.get("ends_on") or given.get("ended_on")),
+            "value": money(given.get("value")),
+            "renewal_days": given.get("renewal_days"),
+            "effective_on": _day(d.get("effective_on")),
+            "renewal_deal_id": as_uuid(d.get("deal_id")) if change == "renewal_opened" else None,
+            "changed_fields": ",".join(k for k in ("ends_on", "value", "renewal_days") if k in given)
+            if change == "amended"
+            else None,
+        }
+        if change == "signed":
+            values |= {
+                "account_id": as_uuid(d.get("account_id")),
+                "contact_id": as_uuid(d.get("contact_id")),
+                "currency": d.get("currency"),
+            }
+        return [_history(e, "contract_history", "contract_id", change, **values)]
+
+    return project_contract
+
+
+def _activity(change: str) -> Callable[[Envelope], list[Change]]:
+    def project_activity(e: Envelope) -> list[Change]:
+        d = e.data
+        values: dict[str, Any] = {
+            "owner": d.get("owner") if change in ("scheduled", "reassigned") else None,
+            "due_at": utc(d.get("due_at")) if change in ("scheduled", "rescheduled") else None,
+            "was_overdue": d.get("was_overdue") if change == "completed" else None,
+        }
+        if change == "scheduled":
+            values |= {
+                "kind": d.get("kind"),
+                "regarding_type": d.get("regarding_type"),
+                "regarding_id": as_uuid(d.get("regarding_id")),
+            }
+        return [_history(e, "activity_history", "activity_id", change, **values)]
+
+    return project_activity
+
+
+def _agent(change: str) -> Callable[[Envelope], list[Change]]:
+    def project_agent(e: Envelope) -> list[Change]:
+        d = e.data
+        values: dict[str, Any] = {"case_id": as_uuid(d.get("case_id")), "load": d.get("load")}
+        if change in ("registered", "skills_changed"):
+            # Sorted, so an agent's skills read the same whatever order they were given in.
+            values |= {"skills": ",".join(sorted(d.get("skills") or [])), "capacity": d.get("capacity")}
+        if change == "registered":
+            values |= {"handle": d.get("handle"), "load": 0}
+        return [_history(e, "agent_history", "agent_id", change, **values)]
+
+    return project_agent
 
 
 #: Per registered event type (``domain.registry.EVENT_TYPES``), the warehouse changes it makes.
@@ -525,6 +781,41 @@ HANDLERS: dict[str, Callable[[Envelope], list[Change]]] = {
     "crm.case.closed.v1": _case_closed,
     "crm.case.priority_changed.v1": _case_priority_changed,
     "crm.case.sla_breached.v1": _case_breached,
+    "crm.case.skill_set.v1": _case_skill_set,
+    "crm.case.duplicate_linked.v1": _case_duplicate_linked,
+    "crm.deal.orders_changed.v1": _deal_orders_changed,
+    "crm.product.created.v1": _product("created", "active"),
+    "crm.product.details_changed.v1": _product("details_changed"),
+    "crm.product.retired.v1": _product("retired", "retired"),
+    "crm.product.reactivated.v1": _product("reactivated", "active"),
+    "crm.price_list.price_set.v1": _price,
+    "crm.price_list.price_removed.v1": _price,
+    "crm.quote.created.v1": _quote_created,
+    "crm.quote.sent.v1": _quote_sent,
+    "crm.quote.revised.v1": _quote_step("revised"),
+    "crm.quote.accepted.v1": _quote_step("accepted"),
+    "crm.quote.rejected.v1": _quote_step("rejected"),
+    "crm.quote.expired.v1": _quote_step("expired"),
+    "crm.quote.ordered.v1": _quote_step("ordered"),
+    "crm.order.confirmed.v1": _order_confirmed,
+    "crm.order.fulfilled.v1": _order_step("fulfilled"),
+    "crm.order.cancelled.v1": _order_step("cancelled"),
+    "crm.contract.signed.v1": _contract("signed"),
+    "crm.contract.amended.v1": _contract("amended"),
+    "crm.contract.renewal_opened.v1": _contract("renewal_opened"),
+    "crm.contract.renewed.v1": _contract("renewed"),
+    "crm.contract.terminated.v1": _contract("terminated"),
+    "crm.contract.lapsed.v1": _contract("lapsed"),
+    "crm.activity.scheduled.v1": _activity("scheduled"),
+    "crm.activity.rescheduled.v1": _activity("rescheduled"),
+    "crm.activity.reassigned.v1": _activity("reassigned"),
+    "crm.activity.became_overdue.v1": _activity("became_overdue"),
+    "crm.activity.completed.v1": _activity("completed"),
+    "crm.activity.cancelled.v1": _activity("cancelled"),
+    "crm.agent.registered.v1": _agent("registered"),
+    "crm.agent.skills_changed.v1": _agent("skills_changed"),
+    "crm.agent.case_taken.v1": _agent("case_taken"),
+    "crm.agent.case_released.v1": _agent("case_released"),
 }
 #: Registered event types that change no warehouse table on purpose (each is still a row of
 #: the ``events`` fact): a follow-up task is operational work, and a campaign's audience is
@@ -536,5 +827,20 @@ IGNORED = frozenset(
         # Access to the API is not customer activity (the events table keeps them, though).
         "crm.apikey.created.v1",
         "crm.apikey.revoked.v1",
+        # A draft quote's edits: what counts is what was sent (each ``sent`` carries its lines,
+        # totals and validity) and what became of it.
+        "crm.quote.line_added.v1",
+        "crm.quote.line_removed.v1",
+        "crm.quote.validity_changed.v1",
+        # A price list's name, currency and validity are the quoting rule; every quote and
+        # order carries its currency and prices, and ``price_changes`` keeps the prices.
+        "crm.price_list.created.v1",
+        "crm.price_list.validity_changed.v1",
+        # A reminder is a notification to the owner, not a change of the activity.
+        "crm.activity.reminded.v1",
+        # How repeated cases are recognised (internal bookkeeping): the outcome is the
+        # case's own ``duplicate_linked`` (cases.duplicate_of).
+        "crm.case_thread.started.v1",
+        "crm.case_thread.case_added.v1",
     }
 )

@@ -7,7 +7,7 @@ Column types are written in the subset DuckDB and PostgreSQL share, so that the 
 creates the same tables in both. Times are ``TIMESTAMP`` in UTC (no zone: casts to a date
 or a month never depend on a session's time zone); dates are ``DATE``; money is
 ``DECIMAL(18,2)``; ids are ``UUID``. No column holds a name, an email, a phone number or
-free text typed about a person.
+free text typed about a person (product codes, names and models are catalog data).
 """
 
 from __future__ import annotations
@@ -161,9 +161,12 @@ CASES = Table(
         _c("resolution_breached", "BOOLEAN", "a resolution breach was recorded"),
         _c("breaches", "INTEGER", "SLA breaches recorded (0-2)"),
         _c("reopen_count", "INTEGER", "times it was reopened"),
-        _c("closed_at", "TIMESTAMP", "when it was closed"),
+        _c("closed_at", "TIMESTAMP", "when it was closed (a duplicate: when it was linked)"),
         SEQUENCE,
         UPDATED_AT,
+        # Added later: last, so a table made before them gains them in the same order.
+        _c("skill", "VARCHAR", "the skill it needs (routing looks for an agent who has it); NULL: none"),
+        _c("duplicate_of", "UUID", "the earlier case it repeats; set when it was linked as a duplicate and closed"),
     ),
     ("case_id",),
     partition_by="opened_at",
@@ -251,6 +254,201 @@ DIM_CONTACT = Table(
     ("contact_id", "version"),
 )
 
+CASE_ASSIGNMENTS = Table(
+    "case_assignments",
+    "Fact: one row per assignment of a case to an agent (the first, and every reassignment).",
+    (
+        _c("case_id", "UUID", "the case"),
+        _c("sequence", "INTEGER", "the case version of the assignment", True),
+        _c("agent", "VARCHAR", "the agent it was assigned to"),
+        _c("previous_agent", "VARCHAR", "the agent it was taken from (NULL: it had none)"),
+        _c("assigned_at", "TIMESTAMP", "when"),
+    ),
+    ("case_id", "sequence"),
+    partition_by="assigned_at",
+)
+
+
+def _history(name: str, what: str, key: Column, changes: str, extra: tuple[Column, ...]) -> Table:
+    """A fact with one row per event of an aggregate (its current state is a view)."""
+    return Table(
+        name,
+        f"Fact: one row per event of {what}; the columns an event does not set are NULL.",
+        (
+            key,
+            _c("sequence", "INTEGER", "the version the event brought", True),
+            _c("change", "VARCHAR", changes),
+            _c("happened_at", "TIMESTAMP", "when it happened (business time)"),
+            *extra,
+        ),
+        (key.name, "sequence"),
+        partition_by="happened_at",
+    )
+
+
+PRODUCT_HISTORY = _history(
+    "product_history",
+    "a product of the catalog",
+    _c("product_id", "UUID", "the product"),
+    "created, details_changed, retired or reactivated",
+    (
+        _c("code", "VARCHAR", "its code (catalog data)"),
+        _c("name", "VARCHAR", "its name (catalog data)"),
+        _c("model", "VARCHAR", "its model"),
+        _c("status", "VARCHAR", "active or retired, when the event sets it"),
+        _c("changed_fields", "VARCHAR", "the columns the event sets, comma-separated (a model may be set to NULL)"),
+    ),
+)
+
+PRICE_CHANGES = Table(
+    "price_changes",
+    "Fact: one row per price set or removed in a price list.",
+    (
+        _c("price_list_id", "UUID", "the price list"),
+        _c("sequence", "INTEGER", "the price list version of the change", True),
+        _c("product_id", "UUID", "the product"),
+        _c("unit_price", "DECIMAL(18,2)", "the new price (NULL: the price was removed)"),
+        _c("previous_price", "DECIMAL(18,2)", "the price it replaced (NULL: none)"),
+        _c("changed_at", "TIMESTAMP", "when"),
+    ),
+    ("price_list_id", "sequence"),
+    partition_by="changed_at",
+)
+
+QUOTE_HISTORY = _history(
+    "quote_history",
+    "a quote",
+    _c("quote_id", "UUID", "the quote"),
+    "created, sent, revised, accepted, rejected, expired or ordered",
+    (
+        _c("revision", "INTEGER", "the revision the event is about (1, 2, ...)"),
+        _c("deal_id", "UUID", "created: the deal it is for"),
+        _c("number", "VARCHAR", "created: its stable number"),
+        _c("currency", "VARCHAR", "created: ISO 4217 code of its amounts"),
+        _c("price_list_id", "UUID", "created: the price list it is priced from"),
+        _c("valid_until", "DATE", "created, sent: the last day the revision may be accepted"),
+        _c("gross", "DECIMAL(18,2)", "sent: Σ quantity × unit price of the revision's lines"),
+        _c("discount", "DECIMAL(18,2)", "sent: Σ discounts"),
+        _c("net", "DECIMAL(18,2)", "sent: gross − discount"),
+        _c("tax", "DECIMAL(18,2)", "sent: Σ taxes"),
+        _c("total", "DECIMAL(18,2)", "sent, accepted: net + tax"),
+        _c("order_id", "UUID", "ordered: the order it became"),
+    ),
+)
+
+
+def _lines(
+    name: str, what: str, key: Column, at: Column, extra: tuple[Column, ...], key_columns: tuple[str, ...]
+) -> Table:
+    return Table(
+        name,
+        f"Fact: one row per line {what}.",
+        (
+            key,
+            _c("line_id", "UUID", "the line"),
+            *extra,
+            _c("product_id", "UUID", "the product (join dim_product)"),
+            _c("code", "VARCHAR", "the product's code"),
+            _c("quantity", "DOUBLE PRECISION", "how many"),
+            _c("unit_price", "DECIMAL(18,2)", "the list price that held when the line was made"),
+            _c("discount", "DECIMAL(18,2)", "the amount off the line"),
+            _c("tax_rate", "DOUBLE PRECISION", "tax, percent"),
+            _c("net", "DECIMAL(18,2)", "quantity × unit price − discount: the line's revenue before tax"),
+            _c("tax", "DECIMAL(18,2)", "net × tax rate"),
+            _c("total", "DECIMAL(18,2)", "net + tax"),
+            at,
+        ),
+        key_columns,
+        partition_by=at.name,
+    )
+
+
+QUOTE_LINES = _lines(
+    "quote_lines",
+    "of a quote revision as it was sent",
+    _c("quote_id", "UUID", "the quote"),
+    _c("sent_at", "TIMESTAMP", "when the revision was sent"),
+    (
+        _c("sequence", "INTEGER", "the quote version of the sending", True),
+        _c("revision", "INTEGER", "the revision"),
+    ),
+    ("quote_id", "sequence", "line_id"),
+)
+
+ORDER_HISTORY = _history(
+    "order_history",
+    "an order",
+    _c("order_id", "UUID", "the order"),
+    "confirmed, fulfilled or cancelled",
+    (
+        _c("quote_id", "UUID", "confirmed: the quote it was made from"),
+        _c("deal_id", "UUID", "confirmed: the quote's deal"),
+        _c("currency", "VARCHAR", "confirmed: ISO 4217 code of its amounts"),
+        _c("net", "DECIMAL(18,2)", "confirmed: Σ the lines' net (revenue before tax)"),
+        _c("total", "DECIMAL(18,2)", "confirmed: what the customer pays, tax included"),
+    ),
+)
+
+ORDER_LINES = _lines(
+    "order_lines",
+    "of an order, at exactly the quoted prices",
+    _c("order_id", "UUID", "the order"),
+    _c("ordered_at", "TIMESTAMP", "when the order was confirmed"),
+    (
+        _c("sequence", "INTEGER", "the order version that brought it (1: the confirmation)", True),
+        _c("currency", "VARCHAR", "ISO 4217 code of the amounts"),
+    ),
+    ("order_id", "line_id"),
+)
+
+CONTRACT_HISTORY = _history(
+    "contract_history",
+    "a contract",
+    _c("contract_id", "UUID", "the contract"),
+    "signed, amended, renewal_opened, renewed, terminated or lapsed",
+    (
+        _c("account_id", "UUID", "signed: the account it is with (or NULL)"),
+        _c("contact_id", "UUID", "signed: the contact it is with (or NULL)"),
+        _c("currency", "VARCHAR", "signed: ISO 4217 code of its value"),
+        _c("starts_on", "DATE", "signed, renewed: the first day of the term"),
+        _c("ends_on", "DATE", "signed, renewed, amended: the last day of the term; lapsed: the day it ended"),
+        _c("value", "DECIMAL(18,2)", "signed, renewed, amended: the term's value"),
+        _c("renewal_days", "INTEGER", "signed, amended: days before the end a renewal deal opens"),
+        _c("renewal_deal_id", "UUID", "renewal_opened: the renewal deal"),
+        _c("effective_on", "DATE", "terminated: the last day it runs"),
+        _c("changed_fields", "VARCHAR", "amended: the columns it changes, comma-separated"),
+    ),
+)
+
+ACTIVITY_HISTORY = _history(
+    "activity_history",
+    "an activity (a task, call or meeting); its subject and outcome stay out",
+    _c("activity_id", "UUID", "the activity"),
+    "scheduled, rescheduled, reassigned, became_overdue, completed or cancelled",
+    (
+        _c("kind", "VARCHAR", "scheduled: task, call or meeting"),
+        _c("regarding_type", "VARCHAR", "scheduled: contact, deal or case"),
+        _c("regarding_id", "UUID", "scheduled: the contact, deal or case"),
+        _c("owner", "VARCHAR", "scheduled, reassigned: who owes it"),
+        _c("due_at", "TIMESTAMP", "scheduled, rescheduled: when it is due"),
+        _c("was_overdue", "BOOLEAN", "completed: it was overdue when done"),
+    ),
+)
+
+AGENT_HISTORY = _history(
+    "agent_history",
+    "a support agent: skills, capacity and every case taken or released (the load over time)",
+    _c("agent_id", "UUID", "the agent"),
+    "registered, skills_changed, case_taken or case_released",
+    (
+        _c("handle", "VARCHAR", "registered: the handle cases are assigned to (cases.agent)"),
+        _c("skills", "VARCHAR", "registered, skills_changed: the skills, sorted, comma-separated"),
+        _c("capacity", "INTEGER", "registered, skills_changed: the open cases the agent can hold"),
+        _c("case_id", "UUID", "case_taken, case_released: the case"),
+        _c("load", "INTEGER", "registered (0), case_taken, case_released: the open cases held after it"),
+    ),
+)
+
 DIM_ACCOUNT = Table(
     "dim_account",
     "Dimension: every account (company) as it is now; its name and domain stay out.",
@@ -319,7 +517,25 @@ DIM_DATE = Table(
 )
 
 #: Facts with a stored row per event or per thing, written in batches.
-FACTS = (DEALS, DEAL_STAGE_INTERVALS, CASES, INTERACTIONS, CONSENT_CHANGES, CAMPAIGN_SENDS, CAMPAIGN_RESPONSES)
+FACTS = (
+    DEALS,
+    DEAL_STAGE_INTERVALS,
+    CASES,
+    INTERACTIONS,
+    CONSENT_CHANGES,
+    CAMPAIGN_SENDS,
+    CAMPAIGN_RESPONSES,
+    CASE_ASSIGNMENTS,
+    PRODUCT_HISTORY,
+    PRICE_CHANGES,
+    QUOTE_HISTORY,
+    QUOTE_LINES,
+    ORDER_HISTORY,
+    ORDER_LINES,
+    CONTRACT_HISTORY,
+    ACTIVITY_HISTORY,
+    AGENT_HISTORY,
+)
 DIMENSIONS = (DIM_CONTACT, DIM_ACCOUNT, DIM_PIPELINE_STAGE, DIM_CAMPAIGN, DIM_DATE)
 TABLES = {t.name: t for t in (*FACTS, *DIMENSIONS)}
 
@@ -341,10 +557,27 @@ def ensure_tables(conn: Any) -> None:
     }
     for table in TABLES.values():
         if table.name in existing:
+            _add_missing_columns(conn, table)
             continue
         conn.execute(table.ddl())
         for statement in table.comments():
             conn.execute(statement)
+
+
+def _add_missing_columns(conn: Any, table: Table) -> None:
+    """A table made before some of its columns gains them, appended (they are declared last)."""
+    present = {
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = ?",
+            (table.name,),
+        ).fetchall()
+    }
+    for column in table.columns:
+        if column.name not in present:
+            conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type}")
+            conn.execute(f"COMMENT ON COLUMN {table.name}.{column.name} IS {_quote(column.description)}")
 
 
 def calendar_sql(first: str, last: str) -> str:

@@ -31,13 +31,16 @@ class CaseQueries(Reader):
         agent: str | None = None,
         breached: bool | None = None,
         contact_id: str | None = None,
+        skill: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
-        """In queue order. ``breached``: a deadline of either kind was breached (or not)."""
+        """In queue order. ``breached``: a deadline of either kind was breached (or not);
+        ``skill``: the skill the case needs."""
         ph = self.db.ph
         where = Where()
-        for column, value in (("status", status), ("priority", priority), ("agent", agent), ("contact_id", contact_id)):
+        filters = {"status": status, "priority": priority, "agent": agent, "contact_id": contact_id, "skill": skill}
+        for column, value in filters.items():
             if value is not None:
                 where.add(f"k.{column} = {ph}", value)
         if breached is not None:

@@ -1,5 +1,6 @@
 """The ``cases`` table: one row per support case, its status, agent and SLA deadlines,
-with a breached flag per deadline kind (from ``crm.case.sla_breached.v1``).
+with a breached flag per deadline kind (from ``crm.case.sla_breached.v1``), the skill it
+needs, and the earlier case it repeats when it was linked as a duplicate (and closed).
 
 The case's subject is free text that may name the customer: it is cleared when the
 contact is erased, whichever of the two events is projected first (``scrub``).
@@ -41,6 +42,9 @@ TABLE = Table(
         column("updated_at", "ts", True),
         column("version", "int", True),
         column("position", "bigint", True),
+        # Added by the schema's second version (``schema.steps``): new columns go last.
+        column("skill"),
+        column("duplicate_of", "uuid"),
     ),
     indexes=(("contact_id",), ("status",), ("agent",)),
 )
@@ -76,6 +80,8 @@ def _opened(data: dict[str, Any]) -> dict[str, Any]:
         "first_contact_resolution": None,
         "first_response_breached": False,
         "resolution_breached": False,
+        "skill": None,  # set by its own event, right after the opening
+        "duplicate_of": None,
     }
 
 
@@ -127,6 +133,7 @@ def _nothing(data: dict[str, Any]) -> dict[str, Any]:
 #: Per registered case event type, the columns it sets.
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "crm.case.opened.v1": _opened,
+    "crm.case.skill_set.v1": lambda d: {"skill": d["skill"]},
     "crm.case.assigned.v1": lambda d: {"agent": d["agent"], "status": d["status"]},
     "crm.case.responded.v1": _responded,
     "crm.case.pending.v1": lambda d: {"status": "pending"},
@@ -134,6 +141,11 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "crm.case.resolved.v1": _resolved,
     "crm.case.reopened.v1": _reopened,
     "crm.case.closed.v1": lambda d: {"status": "closed", "closed_at": d["at"]},
+    "crm.case.duplicate_linked.v1": lambda d: {
+        "status": d["status"],
+        "closed_at": d["at"],
+        "duplicate_of": d["original_id"],
+    },
     "crm.case.priority_changed.v1": _priority_changed,
     "crm.case.sla_breached.v1": _breached,
 }

@@ -123,6 +123,13 @@ class OltpDatabase:
             return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?)"
         return f"{column} @> jsonb_build_array(%s::text)"
 
+    def days_before(self, day: str, days: str) -> str:
+        """An expression: the date in column ``day`` less the whole days in column ``days``,
+        comparable with a date given as ``YYYY-MM-DD``."""
+        if self.kind == "sqlite":
+            return f"date({day}, '-' || {days} || ' days')"
+        return f"({day} - {days})"
+
     def close(self) -> None:
         with self._pool_made:
             pool, self._pool = self._pool, None

@@ -1,4 +1,6 @@
-"""The ``deals`` table: one row per deal, its current stage, status and amount.
+"""The ``deals`` table: one row per deal, its current stage, status and amount. Once the
+deal has orders, its amount is their total (``crm.deal.orders_changed.v1``), whatever its
+status, and ``orders`` counts those that stand.
 
 A deal names its pipeline and its contact or account; readers join those at read time
 (and take the stage's current win probability from the pipeline), so a deal projected
@@ -37,6 +39,8 @@ TABLE = Table(
         column("updated_at", "ts", True),
         column("version", "int", True),
         column("position", "bigint", True),
+        # Added by the schema's second version (``schema.steps``): new columns go last.
+        column("orders", "int", True),
     ),
     indexes=(("pipeline_id", "stage"), ("contact_id",), ("account_id",), ("owner",)),
 )
@@ -69,6 +73,7 @@ def _created(data: dict[str, Any]) -> dict[str, Any]:
         "stage_entered_at": data["at"],
         "closed_at": None,
         "created_at": data["at"],
+        "orders": 0,
     }
 
 
@@ -124,4 +129,5 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "crm.deal.lost.v1": _lost,
     "crm.deal.reopened.v1": _reopened,
     "crm.deal.details_changed.v1": lambda d: dict(d["changes"]),
+    "crm.deal.orders_changed.v1": lambda d: {"amount": d["amount"], "orders": d["orders"]},
 }

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from projections.oltp import contacts, duplicates, schema, timeline
+from projections.oltp.activities import TABLE as ACTIVITIES
 from projections.oltp.campaigns import SENDS
 from projections.oltp.campaigns import TABLE as CAMPAIGNS
 from projections.oltp.cases import TABLE as CASES
 from projections.oltp.contacts import COLUMNS
+from projections.oltp.contracts import TABLE as CONTRACTS
 from projections.oltp.db import OltpDatabase
 from projections.oltp.deals import TABLE as DEALS
 
@@ -122,8 +124,8 @@ class ContactQueries(Reader):
         return Page([contacts.TABLE.record(COLUMNS, row) for row in found], total)
 
     def timeline(self, contact_id: str, limit: int = 50, offset: int = 0) -> Page:
-        """The contact's own events, those of its deals and cases, and the campaigns sent
-        to it; newest first."""
+        """The contact's own events, those of its deals, cases and contracts and of the
+        activities about it, and the campaigns sent to it; newest first."""
         ph = self.db.ph
         cols = "t.subject, t.sequence, t.aggregate_type, t.type, t.time, t.actor, t.summary, t.position"
         union = (
@@ -132,11 +134,16 @@ class ContactQueries(Reader):
             f"JOIN {DEALS.name} d ON d.id = t.subject WHERE d.contact_id = {ph} "
             f"UNION ALL SELECT {cols}, NULL AS campaign FROM timeline t "
             f"JOIN {CASES.name} k ON k.id = t.subject WHERE k.contact_id = {ph} "
+            f"UNION ALL SELECT {cols}, NULL AS campaign FROM timeline t "
+            f"JOIN {CONTRACTS.name} ct ON ct.id = t.subject WHERE ct.contact_id = {ph} "
+            f"UNION ALL SELECT {cols}, NULL AS campaign FROM timeline t "
+            f"JOIN {ACTIVITIES.name} ac ON ac.id = t.subject "
+            f"WHERE ac.regarding_type = 'contact' AND ac.regarding_id = {ph} "
             "UNION ALL SELECT s.campaign_id, s.sequence, 'campaign', 'crm.campaign.sent.v1', s.sent_at, s.actor, "
             f"'Campaign sent', s.position, cp.name FROM {SENDS.name} s "
             f"LEFT JOIN {CAMPAIGNS.name} cp ON cp.id = s.campaign_id WHERE s.contact_id = {ph}"
         )
-        params = (contact_id,) * 4
+        params = (contact_id,) * 6
         names = ("subject", "sequence", "aggregate_type", "type", "time", "actor", "summary", "position", "campaign")
         with self.db.reading() as conn:
             total = conn.execute(f"SELECT count(*) FROM ({union}) u", params).fetchone()[0]

@@ -31,6 +31,10 @@ class Column:
     kind: str  # text int bigint bool real decimal date ts json uuid
     required: bool = False
 
+    def definition(self, types: Mapping[str, str]) -> str:
+        """As in ``CREATE TABLE`` or ``ADD COLUMN``, given the database's column types."""
+        return f"{self.name} {_PLAIN_TYPES.get(self.kind) or types[self.kind]}{' NOT NULL' if self.required else ''}"
+
 
 @dataclass(frozen=True)
 class Table:
@@ -57,10 +61,7 @@ class Table:
         return {c.name: c.kind for c in self.columns}
 
     def ddl(self, types: Mapping[str, str], physical: str) -> list[str]:
-        columns = ",\n    ".join(
-            f"{c.name} {_PLAIN_TYPES.get(c.kind) or types[c.kind]}{' NOT NULL' if c.required else ''}"
-            for c in self.columns
-        )
+        columns = ",\n    ".join(c.definition(types) for c in self.columns)
         key = ", ".join(self.key)
         statements = [f"CREATE TABLE IF NOT EXISTS {physical} (\n    {columns},\n    PRIMARY KEY ({key})\n)"]
         for index in self.indexes:

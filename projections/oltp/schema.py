@@ -11,9 +11,22 @@ from typing import Any
 
 import migrations
 from projections import positions
-from projections.oltp import contacts, duplicates
+from projections.oltp import (
+    activities,
+    agents,
+    cases,
+    contacts,
+    contracts,
+    deals,
+    duplicates,
+    orders,
+    price_lists,
+    products,
+    quotes,
+)
 from projections.oltp.db import OltpDatabase
 from projections.oltp.projection import TABLES
+from projections.oltp.rows import Table
 
 #: A rebuild's suffixed tables are a component of their own (``oltp<suffix>``), made by
 #: the same steps; its switch hands their record over to this one.
@@ -29,7 +42,45 @@ def steps(db: OltpDatabase, suffix: str = "") -> list[migrations.Step]:
     """The schema's versions, oldest first, for the tables named ``<base name><suffix>``."""
     return [
         migrations.Step(1, "every table and index", lambda conn: _create_tables(db, conn, suffix)),
+        migrations.Step(
+            2,
+            "sales and service: catalog, quotes, orders, contracts, activities, agents",
+            lambda conn: _sales(db, conn, suffix),
+        ),
     ]
+
+
+#: The tables the second version added, and the columns it added to older tables (with
+#: what the rows already there hold in them: no event of theirs could have said more).
+SALES_TABLES: tuple[Table, ...] = (
+    products.TABLE,
+    *price_lists.TABLES,
+    *quotes.TABLES,
+    orders.TABLE,
+    contracts.TABLE,
+    *activities.TABLES,
+    agents.TABLE,
+)
+SALES_COLUMNS: tuple[tuple[Table, str, str | None], ...] = (
+    (cases.TABLE, "skill", None),
+    (cases.TABLE, "duplicate_of", None),
+    (deals.TABLE, "orders", "0"),
+)
+
+
+def _sales(db: OltpDatabase, conn: Any, suffix: str) -> None:
+    """A database made by the first version gets the new tables and columns; a new one
+    has them from the first step already, and is left as it is."""
+    for table in SALES_TABLES:
+        for statement in table.ddl(db.types, table.name + suffix):
+            conn.execute(statement)
+    for table, name, value in SALES_COLUMNS:
+        physical = table.name + suffix
+        have = {d[0] for d in conn.execute(f"SELECT * FROM {physical} WHERE 1 = 0").description}
+        if name not in have:
+            [column] = [c for c in table.columns if c.name == name]
+            default = "" if value is None else f" DEFAULT {value}"
+            conn.execute(f"ALTER TABLE {physical} ADD COLUMN {column.definition(db.types)}{default}")
 
 
 def ensure(db: OltpDatabase, suffix: str = "") -> None:

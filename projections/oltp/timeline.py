@@ -1,10 +1,11 @@
-"""The contact timeline: one row per event of a contact, of a deal or of a case, with
-its time, type, actor and a one-line summary for people.
+"""The contact timeline: one row per event of a contact, of a deal, of a case, of an
+activity or of a contract, with its time, type, actor and a one-line summary for people.
 
-Deal and case events after the first do not name the contact, so rows are keyed by the
-event's own aggregate (``subject``, ``sequence``) and a contact's timeline is gathered at
-read time: its own events, plus the events of the deals and cases whose rows name it,
-plus the campaigns sent to it (``campaign_sends``). Nothing depends on which arrives first.
+Events after the first do not name the contact, so rows are keyed by the event's own
+aggregate (``subject``, ``sequence``) and a contact's timeline is gathered at read time:
+its own events, plus the events of the deals, cases and contracts whose rows name it and
+of the activities about it, plus the campaigns sent to it (``campaign_sends``). Nothing
+depends on which arrives first.
 
 The summary is the event's one description (``streams.summaries``), the same words the
 audit history shows: never personal data nor other free text.
@@ -32,10 +33,24 @@ TABLE = Table(
 )
 
 #: The aggregates whose events are on a contact's timeline (every event of theirs).
-AGGREGATES = ("contact", "deal", "case")
-#: Left out on purpose: accounts and pipelines are not about one contact, and a campaign's
-#: sends reach its contacts' timelines at read time (``campaign_sends``).
-IGNORED_AGGREGATES = ("account", "pipeline", "campaign", "apikey")
+AGGREGATES = ("contact", "deal", "case", "activity", "contract")
+#: Left out on purpose: accounts, pipelines, products, price lists and agents are not
+#: about one contact; a quote's or an order's moves reach the deal's timeline as the
+#: deal's own events (``orders_changed``); a case thread is bookkeeping behind the case's
+#: ``duplicate_linked``; a campaign's sends reach its contacts' timelines at read time
+#: (``campaign_sends``); API keys are nobody's history.
+IGNORED_AGGREGATES = (
+    "account",
+    "pipeline",
+    "campaign",
+    "apikey",
+    "product",
+    "price_list",
+    "quote",
+    "order",
+    "agent",
+    "case_thread",
+)
 
 
 def project(envelope: Envelope) -> Row | None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from projections import positions
-from projections.oltp import cases, contacts, schema
+from projections.oltp import activities, cases, contacts, schema
 from projections.oltp.db import OltpDatabase
 from projections.oltp.projection import BY_NAME, project
 from projections.oltp.rows import Patch, Row, Table, merge
@@ -170,12 +170,23 @@ class OltpWriter:
         return staging
 
     def _scrub_erased(self, conn: Any, patches: list[Patch]) -> None:
-        """An erased person's case subjects go, whichever was projected first."""
+        """An erased person's case subjects and the free text of activities about them go,
+        whichever was projected first."""
         erased = [(p.id,) for p in patches if p.table == contacts.TABLE.name and p.values.get("erased") is True]
         opened = [(p.id,) for p in patches if p.table == cases.TABLE.name and p.creates]
         by_contact, by_case = cases.scrub(self._physical(cases.TABLE), self._physical(contacts.TABLE), self.db.ph)
         self.db.executemany(conn, by_contact, erased)
         self.db.executemany(conn, by_case, opened)
+        written = [
+            (p.id,)
+            for p in patches
+            if p.table == activities.TABLE.name and not set(p.values).isdisjoint(activities.PERSONAL)
+        ]
+        about, by_activity = activities.scrub(
+            self._physical(activities.TABLE), self._physical(contacts.TABLE), self.db.ph
+        )
+        self.db.executemany(conn, about, erased)
+        self.db.executemany(conn, by_activity, written)
 
     def close(self) -> None:
         self._conn.close()

@@ -611,4 +611,25 @@ def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
                 "conversion_rate": 0.25,
             },
         ],  # fmt: skip
+        # The month has no quotes, orders, contracts or activities yet.
+        "metric_quote_to_order": [],
+        "metric_average_order_value": [],
+        "metric_revenue_by_product": [],
+        "metric_contract_renewals": [],
+        "metric_overdue_activities": [],
+        # k1, its only assignment: sam, 6 minutes after it opened; k1 is resolved. sam never
+        # registered as an agent, so no skills, capacity or counted load.
+        "metric_case_routing": [
+            {
+                "agent": "sam",
+                "skills": None,
+                "capacity": None,
+                "cases_taken": 1,
+                "first_assignments": 1,
+                "median_seconds_to_assignment": 360.0,
+                "avg_seconds_to_assignment": 360.0,
+                "load": None,
+                "open_cases": 0,
+            }
+        ],
     }

@@ -31,7 +31,7 @@ def crm(production_settings):
 
 def all_published(crm: Container) -> list:
     """Every record on every topic, decoded."""
-    topics = [crm.topic_for(a) for a in ("contact", "case", "deal")]
+    topics = [crm.topic_for(a) for a in ("contact", "case", "deal", "activity", "agent")]
     consumer = KafkaConsumer(
         *topics,
         bootstrap_servers=crm.settings.kafka_bootstrap,
@@ -91,8 +91,8 @@ def test_every_automation_reacts_once_with_the_trigger_as_causation(crm):
     def caused(event_type: str, subject) -> list[dict]:
         return [e for e in automated if e["type"] == event_type and e["subject"] == str(subject)]
 
-    # Score threshold: marketing-qualified, and a follow-up task for the owner, caused by
-    # the interaction that crossed the threshold.
+    # Score threshold: marketing-qualified, and a follow-up task (an activity on the
+    # contact) for the owner, caused by the interaction that crossed the threshold.
     [qualified] = [
         e
         for e in caused("crm.contact.lifecycle_stage_changed.v1", contact)
@@ -101,16 +101,23 @@ def test_every_automation_reacts_once_with_the_trigger_as_causation(crm):
     trigger = by_id[qualified["causationid"]]
     assert (trigger["type"], trigger["data"]["lead_score"]) == ("crm.contact.interaction_recorded.v1", 80)
     assert qualified["correlationid"] == "corr-auto"
-    [follow_up] = caused("crm.contact.follow_up_assigned.v1", contact)
+    [follow_up] = [e for e in automated if e["type"] == "crm.activity.scheduled.v1"]
     assert (follow_up["data"]["owner"], follow_up["causationid"]) == ("ben", trigger["id"])
+    assert (follow_up["data"]["regarding_type"], follow_up["data"]["regarding_id"]) == ("contact", str(contact))
+    assert caused("crm.contact.follow_up_assigned.v1", contact) == []
 
-    # New cases round-robin, in the order the automation saw them (cases on different
-    # partitions may arrive in any order; its own events' positions record the order).
+    # New cases go to the least loaded agent of the team, equals taking turns, in the
+    # order the automation saw them (cases on different partitions may arrive in any
+    # order; its own events' positions record the order). Each agent counts its cases.
     assignments = sorted(
         (e for c in (first_case, second_case, late_case) for e in caused("crm.case.assigned.v1", c)),
         key=lambda e: e["position"],
     )
-    assert [a["data"]["agent"] for a in assignments] == ["sam", "kim", "sam"]
+    assert [a["data"]["agent"] for a in assignments] == ["kim", "sam", "kim"]
+    taken = sorted((e for e in automated if e["type"] == "crm.agent.case_taken.v1"), key=lambda e: e["position"])
+    assert [(e["data"]["case_id"], e["data"]["load"]) for e in taken] == [
+        (a["subject"], load) for a, load in zip(assignments, (1, 1, 2), strict=True)
+    ]
     assert {a["subject"] for a in assignments} == {str(first_case), str(second_case), str(late_case)}
     for assigned in assignments:
         assert by_id[assigned["causationid"]]["type"] == "crm.case.opened.v1"

@@ -171,7 +171,7 @@ def test_every_schema_made_at_once_by_ten_processes_on_one_database(database):
             store.close()
 
     all_at_once(start)
-    versions = {schema.COMPONENT: [1], positions.COMPONENT: [1]}
+    versions = {schema.COMPONENT: [1, 2], positions.COMPONENT: [1]}
     if database.store_url == database.url:
         assert database.versions() == {**versions, EVENT_STORE: [1]}
     else:
@@ -213,7 +213,7 @@ def test_a_database_made_before_versions_were_recorded_is_adopted(database):
         schema.ensure(OltpDatabase(database.url))
         # then it records the versions and keeps what was there
         recorded = {**Database(database.store_url).versions(), **database.versions()}
-        assert recorded == {EVENT_STORE: [1], schema.COMPONENT: [1], positions.COMPONENT: [1]}
+        assert recorded == {EVENT_STORE: [1], schema.COMPONENT: [1, 2], positions.COMPONENT: [1]}
         assert store.factory.tracking_recorder().max_tracking_id("relay") == 1
         assert store.recorder.max_notification_id() == 1
         assert database.rows("SELECT projection, generation FROM projection_generations") == [("oltp", 3)]
@@ -229,7 +229,7 @@ def test_a_rebuild_hands_its_tables_version_to_the_live_tables(embedded):
     embedded.projector("oltp").run_until_idle(timeout=0.05)
     rebuild(embedded, "oltp")
     database = Database(embedded.settings.oltp_url)
-    assert database.versions() == {schema.COMPONENT: [1], positions.COMPONENT: [1]}
+    assert database.versions() == {schema.COMPONENT: [1, 2], positions.COMPONENT: [1]}
     assert embedded.contact_queries.get(str(contact))["name"] == "Ada"
 
 

@@ -18,7 +18,7 @@ from projections.oltp.deal_queries import DealQueries
 from projections.oltp.queries import ContactQueries
 from projections.oltp.writer import OltpWriter
 from streams.envelope import Envelope
-from tests.oltp_story import Story, personal_in, records, tell
+from tests.oltp_story import Story, personal_in, records, tell, tell_sales
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -144,8 +144,19 @@ def test_a_rebuild_writer_fills_tables_and_positions_of_its_own(db: OltpDatabase
             "campaign_sends",
             "campaign_responses",
             "timeline",
+            "products",
+            "price_lists",
+            "price_list_prices",
+            "quotes",
+            "quote_lines",
+            "orders",
+            "contracts",
+            "activities",
+            "activity_reminders",
+            "agents",
         ]
         feed(writer, tell().all)
+        feed(writer, tell_sales().all)
         rebuilt = snapshot(db, writer.tables(), "__rebuild7")
         assert all(rebuilt.values())
         live = snapshot(db, writer.tables())  # the readers' base tables, untouched

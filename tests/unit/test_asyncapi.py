@@ -130,6 +130,38 @@ def test_sealed_fields_are_named_on_their_messages(doc):
     assert "Sealed" not in messages["crm.contact.erased.v1"]["description"]
 
 
+def test_the_sales_and_service_topics_have_their_channels(doc):
+    new = ("product", "price_list", "quote", "order", "contract", "activity", "agent", "case_thread")
+    for aggregate in new:
+        channel = doc["channels"][f"kafka.{aggregate}"]
+        assert channel["address"] == f"crm.{aggregate}.events"
+        assert channel["messages"], aggregate
+    assert doc["channels"]["kafka.price_list"]["title"] == "price list events on Kafka"
+    assert (
+        "Most subscribers need only `crm.case.duplicate_linked.v1`"
+        in (doc["channels"]["kafka.case_thread"]["description"])
+    )
+    assert "crm.quote.sent.v1" in doc["channels"]["kafka.quote"]["messages"]
+    assert "crm.deal.orders_changed.v1" in doc["channels"]["kafka.deal"]["messages"]
+
+
+def test_messages_say_what_is_not_in_their_schema(doc):
+    for name in ("kafka.case", "webhook", "stream"):
+        skill = doc["channels"][name]["messages"]["crm.case.skill_set.v1"]["description"]
+        assert "`data.skill`" in skill and "right after `crm.case.opened.v1`" in skill
+    orders = doc["channels"]["kafka.deal"]["messages"]["crm.deal.orders_changed.v1"]["description"]
+    assert "orders that stand" in orders and "also once it is won" in orders
+    assert sorted(set(asyncapi._NOTES) - set(EVENT_TYPES)) == []  # a note never names a type that is not one
+
+
+def test_the_sealed_fields_of_activities_are_named(doc):
+    messages = doc["channels"]["kafka.activity"]["messages"]
+    assert "`data.subject`" in messages["crm.activity.scheduled.v1"]["description"]
+    assert "`data.outcome`" in messages["crm.activity.completed.v1"]["description"]
+    assert "`data.reason`" in messages["crm.activity.cancelled.v1"]["description"]
+    assert "Sealed" not in messages["crm.activity.rescheduled.v1"]["description"]
+
+
 def test_every_reference_resolves(doc):
     refs = _every_ref(doc)
     assert len(refs) > 3 * len(EVENT_TYPES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -804,6 +804,8 @@ def test_every_case_event_defines_its_own_topic():
         Case.Closed: "crm.case.closed.v1",
         Case.PriorityChanged: "crm.case.priority_changed.v1",
         Case.SlaBreached: "crm.case.sla_breached.v1",
+        Case.DuplicateLinked: "crm.case.duplicate_linked.v1",
+        Case.SkillSet: "crm.case.skill_set.v1",
     }
     for event_class, topic in events.items():
         # eventsourcing subclasses the declared class; the TOPIC lives on the one we wrote
@@ -848,3 +850,46 @@ def test_case_rebuilt_from_its_events_equals_the_live_one():
         rebuilt = event.mutate(rebuilt)
     assert rebuilt.__dict__ == live.__dict__
     assert live.version == len(events) == 12
+
+
+def test_a_case_may_name_the_skill_it_needs_in_an_event_of_its_own():
+    case = Case.open(
+        contact_id=CONTACT,
+        subject="Invoice",
+        priority="low",
+        channel="email",
+        policy=POLICY,
+        at=T0,
+        meta=META,
+        skill=" Billing ",
+    )
+    assert case.skill == "billing"
+    [opened, skill] = recorded(case)
+    assert opened[0] is Case.Opened and "skill" not in opened[1]
+    assert skill == (Case.SkillSet, {"skill": "billing", "previous_skill": None, "at": T0, "meta": META})
+    case.set_skill("BILLING", T0, META)
+    assert recorded(case) == []
+    case.set_skill(None, T0, META)
+    assert case.skill is None
+
+
+def test_only_a_new_untouched_case_is_linked_as_a_duplicate_and_it_closes():
+    original = uuid4()
+    case = Case.open(
+        contact_id=CONTACT, subject="Invoice", priority="low", channel="email", policy=POLICY, at=T0, meta=META
+    )
+    case.collect_events()
+    case.link_duplicate(original, T0 + timedelta(minutes=5), META)
+    assert (case.status, case.duplicate_of, case.is_closed) == ("closed", original, True)
+    with pytest.raises(CaseClosed):
+        case.link_duplicate(original, T0 + timedelta(minutes=6), META)
+    worked = Case.open(
+        contact_id=CONTACT, subject="Invoice", priority="low", channel="email", policy=POLICY, at=T0, meta=META
+    )
+    worked.assign("sam", T0, META)
+    with pytest.raises(InvalidTransition):
+        worked.link_duplicate(original, T0 + timedelta(minutes=5), META)
+    with pytest.raises(InvalidValue):
+        Case.open(
+            contact_id=CONTACT, subject="Invoice", priority="low", channel="email", policy=POLICY, at=T0, meta=META
+        ).link_duplicate("not-a-case", T0, META)  # type: ignore[arg-type]

@@ -4,25 +4,46 @@ from __future__ import annotations
 
 import pytest
 
-from projections.oltp import accounts, campaigns, cases, contacts, deals, duplicates, pipelines, timeline
+from projections.oltp import accounts, campaigns, cases, contacts, deals, duplicates, pipelines, schema, timeline
+from projections.oltp.price_lists import price_id
 from projections.oltp.projection import TABLES, project
 from projections.oltp.rows import Patch, Row, canonical_time, merge
+from projections.oltp.sales_queries import priced
 from streams.envelope import Envelope
-from tests.oltp_story import T0, personal_in, tell
+from tests.oltp_story import T0, Story, personal_in, tell, tell_sales
 
 STORY = tell()
+SALES = tell_sales()
 
 
-def final(table: str, name: str) -> Patch:
+def final(table: str, name: str, story: Story = STORY) -> Patch:
     """The story's events of one aggregate merged into its final patch of ``table``."""
-    patches = [c for e in STORY.envelopes[name] for c in project(e) if isinstance(c, Patch) and c.table == table]
-    [patch] = merge(patches)
+    [patch] = finals(table, name, story)
     return patch
+
+
+def finals(table: str, name: str, story: Story = SALES) -> list[Patch]:
+    """The final patch of each row of ``table`` the aggregate's events change."""
+    patches = [c for e in story.envelopes[name] for c in project(e) if isinstance(c, Patch) and c.table == table]
+    return merge(patches)
 
 
 def test_every_table_has_a_distinct_base_name():
     names = [t.name for t in TABLES]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 19
+
+
+def test_the_second_schema_version_adds_every_table_the_first_did_not_know():
+    first = {"contacts", "accounts", "pipelines", "deals", "cases", "campaigns", "campaign_sends"}
+    first |= {"campaign_responses", "timeline"}
+    assert {t.name for t in schema.SALES_TABLES} == {t.name for t in TABLES} - first
+    added: dict[str, list[str]] = {}
+    for table, name, _ in schema.SALES_COLUMNS:
+        added.setdefault(table.name, []).append(name)
+    # Last, in order, as ALTER TABLE appends them: a rebuilt table has the upgraded one's shape.
+    for table in TABLES:
+        names = added.get(table.name, [])
+        assert list(table.column_names[len(table.columns) - len(names) :]) == names
 
 
 def test_contact_keys_follow_name_email_and_phone():
@@ -198,3 +219,102 @@ def test_similar_names_group_within_one_account_only_and_transitively():
         ]
     )
     assert [sorted(c["id"] for c in g) for g in found] == [["a", "b", "c"]]
+
+
+# -- sales and service ------------------------------------------------------------------
+
+
+def test_a_price_row_holds_the_current_price_and_a_removed_one_none():
+    ids = SALES.ids
+    rows = {p.id: p for p in finals("price_list_prices", "prices")}
+    widget = rows[price_id(ids["prices"], ids["widget"])]
+    assert (widget.values["unit_price"], widget.values["previous_price"], widget.version) == ("120.00", "100.00", 4)
+    gadget = rows[price_id(ids["prices"], ids["gadget"])]
+    assert (gadget.values["unit_price"], gadget.values["previous_price"], gadget.creates) == (None, "5.00", True)
+    [price_list] = finals("price_lists", "prices")
+    assert (price_list.values["valid_from"], price_list.values["valid_until"]) == ("2026-01-01", "2026-12-31")
+
+
+def test_a_quote_keeps_its_revision_status_and_order_and_marks_removed_lines():
+    [quote] = finals("quotes", "q1")
+    values = quote.values
+    assert (values["status"], values["revision"], values["order_id"]) == ("accepted", 2, SALES.ids["first"])
+    assert values["reject_reason"] is None  # the rejection was of revision 1
+    lines = finals("quote_lines", "q1")
+    assert [(line.values["quantity"], line.values["removed"]) for line in lines] == [("5", True), ("2", False)]
+
+
+def test_line_figures_follow_the_quotes_rule():
+    [order] = finals("orders", "first")
+    lines, totals = priced(order.values["lines"], order.values["currency"])
+    assert [(str(line["net"]), str(line["tax"]), str(line["total"])) for line in lines] == [
+        ("230.00", "46.00", "276.00")
+    ]
+    assert str(totals["total"]) == order.values["total"] == "276.00"
+
+
+def test_an_order_cancelled_keeps_its_reason_and_the_deal_amount_follows_its_orders():
+    [second] = finals("orders", "second")
+    assert (second.values["status"], second.values["cancel_reason"]) == ("cancelled", "Ordered twice")
+    [deal] = finals("deals", "deal")
+    assert (deal.values["status"], deal.values["amount"], deal.values["orders"]) == ("won", "276.00", 1)
+
+
+def test_a_duplicate_case_is_closed_with_its_link_and_the_original_needs_its_skill():
+    [k2] = finals("cases", "k2")
+    assert (k2.values["status"], k2.values["duplicate_of"], k2.values["skill"]) == ("closed", SALES.ids["k1"], None)
+    assert k2.values["closed_at"] == "2026-03-02T10:00:00Z"
+    [k1] = finals("cases", "k1")
+    assert (k1.values["skill"], k1.values["duplicate_of"]) == ("billing", None)
+
+
+def test_an_agents_load_is_the_count_its_events_carry():
+    [sam] = finals("agents", "sam")
+    assert (sam.values["load"], sam.values["capacity"], sam.values["skills"]) == (1, 3, ["api", "billing"])
+    assert sam.values["last_taken_at"] == "2026-03-02T11:00:00Z"
+
+
+def test_activities_become_overdue_and_stop_being_so_when_moved_into_the_future():
+    [call] = finals("activities", "call")
+    assert (call.values["owner"], call.values["overdue"], call.values["status"]) == ("ana", True, "open")
+    [moved] = finals("activities", "moved")
+    assert (moved.values["overdue"], moved.values["overdue_since"], moved.values["due_set_in"]) == (False, None, 4)
+    reminders = [c for e in SALES.envelopes["call"] for c in project(e) if isinstance(c, Row)]
+    assert [(r.table, r.values["minutes_before"]) for r in reminders if r.table == "activity_reminders"] == [
+        ("activity_reminders", 60)
+    ]
+    [done] = finals("activities", "done")
+    assert (done.values["status"], done.values["outcome"]) == ("done", "Ada loved it")
+
+
+def test_a_contract_records_its_term_renewal_deal_and_end():
+    [support] = finals("contracts", "support")
+    assert (support.values["value"], support.values["renewal_days"], support.values["status"]) == (
+        "1500.00",
+        45,
+        "active",
+    )
+    [pilot] = finals("contracts", "pilot")
+    assert pilot.values["renewal_deal_id"] == SALES.ids["deal"]
+    [old] = finals("contracts", "old")
+    assert (old.values["status"], old.values["end_reason"], old.values["ended_on"]) == (
+        "terminated",
+        "Moving away",
+        "2026-03-03",
+    )
+    [trial] = finals("contracts", "trial")
+    assert (trial.values["status"], trial.values["ended_on"]) == ("lapsed", "2026-02-28")
+
+
+def test_activities_and_contracts_are_on_the_timeline_the_catalog_quotes_and_orders_not():
+    kinds = {
+        r.values["aggregate_type"]
+        for e in SALES.all
+        for r in project(e)
+        if isinstance(r, Row) and r.table == "timeline"
+    }
+    assert kinds == {"contact", "deal", "case", "activity", "contract"}
+    for envelope in SALES.all:
+        if envelope.aggregate_type in ("activity", "contract"):
+            row = timeline.project(envelope)
+            assert row is not None and not personal_in(row.values["summary"]), row.values["summary"]

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from automations.reactions import Reactions
-from commands.automation import AssignNewCase, MakeDealContactCustomer, QualifyMarketingLead
+from commands.automation import MakeDealContactCustomer, QualifyMarketingLead
 from commands.case import EscalateCase
+from commands.routing import RouteNewCase
 from streams.envelope import Envelope
 
 
@@ -37,12 +38,13 @@ def test_crossing_the_threshold_qualifies_once_not_when_already_above():
     assert len(react(envelope("crm.contact.interaction_recorded.v1", {"lead_score": 100, "points": 10}))) == 1
 
 
-def test_new_cases_go_round_robin_and_without_agents_nobody_is_assigned():
+def test_new_cases_are_routed_to_the_team_and_without_agents_nobody_is_assigned():
     react = Reactions(mql_threshold=100, agents=["sam", "kim"])
-    agents = [react(envelope("crm.case.opened.v1", {}))[0].command.agent for _ in range(5)]
-    assert agents == ["sam", "kim", "sam", "kim", "sam"]
+    opened = envelope("crm.case.opened.v1", {})
+    [reaction] = react(opened)
+    assert reaction.command == RouteNewCase(UUID(opened.subject), ("sam", "kim"))
+    assert reaction.idempotency_key(opened) == f"automation:route_by_skill:{opened.id}"
     assert Reactions(100, agents=[])(envelope("crm.case.opened.v1", {})) == []
-    assert isinstance(react(envelope("crm.case.opened.v1", {}))[0].command, AssignNewCase)
 
 
 def test_won_deals_and_breaches_set_off_their_commands():
