@@ -82,10 +82,12 @@ def _answer(uow: UnitOfWork, activity: Activity, **extra: Any) -> CommandResult:
 
 def schedule(command: ScheduleActivity, meta: Meta, uow: UnitOfWork) -> CommandResult:
     about = REGARDING.get(command.regarding_type)
+    person = None
     if about is not None:
         regarding: Any = uow.load(about, command.regarding_id)
         if isinstance(regarding, Contact):
             regarding.require_active()
+        person = regarding.id if isinstance(regarding, Contact) else regarding.contact_id
     activity = Activity.schedule(
         kind=command.kind,
         subject=command.subject,
@@ -96,6 +98,7 @@ def schedule(command: ScheduleActivity, meta: Meta, uow: UnitOfWork) -> CommandR
         at=uow.at(command.at),
         meta=meta,
         reminders=list(command.reminders),
+        contact_id=person,
     )
     return _answer(uow, activity, due_at=activity.due_at.isoformat())
 

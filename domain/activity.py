@@ -50,6 +50,7 @@ class Activity(Aggregate):
         subject: str
         regarding_type: str
         regarding_id: UUID
+        contact_id: UUID | None
         owner: str
         due_at: datetime
         reminders: list[int]
@@ -110,7 +111,11 @@ class Activity(Aggregate):
         at: datetime,
         meta: Meta,
         reminders: list[int] | None = None,
+        contact_id: UUID | None = None,
     ) -> Activity:
+        """``contact_id``: the person the activity is about through its deal or case (about
+        a contact, the contact itself): their key seals its free text, so erasing them
+        reaches it."""
         if kind not in KINDS:
             raise InvalidValue(f"an activity is one of {', '.join(KINDS)}, not {kind!r}")
         if regarding_type not in REGARDING or not isinstance(regarding_id, UUID):
@@ -120,6 +125,7 @@ class Activity(Aggregate):
             subject=_require_text(subject, "subject"),
             regarding_type=regarding_type,
             regarding_id=regarding_id,
+            contact_id=regarding_id if regarding_type == "contact" else _optional_id(contact_id),
             owner=_require_text(owner, "owner"),
             due_at=require_aware(due_at, "due_at"),
             reminders=_require_reminders(reminders or []),
@@ -179,11 +185,6 @@ class Activity(Aggregate):
             reverse=True,
         )
 
-    @property
-    def contact_id(self) -> UUID | None:
-        """The person whose key seals the activity's free text, when it is about a person."""
-        return self.regarding_id if self.regarding_type == "contact" else None
-
     def _require_open(self) -> None:
         if self.status != OPEN:
             raise ActivityClosed(f"the activity is {self.status}")
@@ -195,6 +196,7 @@ class Activity(Aggregate):
         subject: str,
         regarding_type: str,
         regarding_id: UUID,
+        contact_id: UUID | None,
         owner: str,
         due_at: datetime,
         reminders: list[int],
@@ -205,6 +207,7 @@ class Activity(Aggregate):
         self.subject = subject
         self.regarding_type = regarding_type
         self.regarding_id = regarding_id
+        self.contact_id = contact_id
         self.owner = owner
         self.due_at = due_at
         self.reminders = reminders
@@ -246,6 +249,12 @@ def _require_text(value: object, field: str) -> str:
     if cleaned is None:
         raise InvalidValue(f"an activity needs a {field}")
     return cleaned
+
+
+def _optional_id(value: object) -> UUID | None:
+    if value is not None and not isinstance(value, UUID):
+        raise InvalidValue(f"{value!r} is not a contact id")
+    return value
 
 
 def _require_reminders(reminders: list[int]) -> list[int]:

@@ -4,6 +4,7 @@ operational projection receives: shared by its unit and integration tests."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -352,11 +353,12 @@ def tell_sales() -> Story:
         meta=META,
     )
     erin.erase(T0 + DAY, META)
-    after = Activity.schedule(
+    after = Activity.schedule(  # about her deal: hers through it
         kind="task",
         subject="Erin wants out",
-        regarding_type="contact",
-        regarding_id=erin.id,
+        regarding_type="deal",
+        regarding_id=uuid.uuid5(uuid.NAMESPACE_URL, "erin's deal"),
+        contact_id=erin.id,
         owner="ben",
         due_at=T0 + 2 * DAY,
         at=T0 + 2 * DAY,

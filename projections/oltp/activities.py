@@ -7,8 +7,9 @@ rows after the event that set it (``due_set_in``, the version of the scheduling 
 last rescheduling).
 
 The subject, outcome and cancel reason are free text that may name the person the
-activity is about: they are cleared when that contact is erased, whichever of the two
-events is projected first (``scrub``).
+activity is about (``contact_id``: the contact itself, or the contact of its deal or case):
+they are cleared when that contact is erased, whichever of the two events is projected
+first (``scrub``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TABLE = Table(
         column("subject"),
         column("regarding_type", required=True),
         column("regarding_id", "uuid", True),
+        column("contact_id", "uuid"),
         column("owner", required=True),
         column("due_at", "ts", True),
         #: The version of the event that set ``due_at``.
@@ -46,7 +48,7 @@ TABLE = Table(
         column("version", "int", True),
         column("position", "bigint", True),
     ),
-    indexes=(("owner", "status"), ("regarding_id",)),
+    indexes=(("owner", "status"), ("regarding_id",), ("contact_id",)),
 )
 
 REMINDERS = Table(
@@ -86,6 +88,7 @@ def _scheduled(envelope: Envelope) -> Changes:
         "subject": data["subject"],
         "regarding_type": data["regarding_type"],
         "regarding_id": data["regarding_id"],
+        "contact_id": data["contact_id"],
         "owner": data["owner"],
         "due_at": data["due_at"],
         "due_set_in": envelope.sequence,
@@ -153,11 +156,9 @@ def scrub(activities: str, contacts: str, ph: str) -> tuple[str, str]:
     (an activity projected after its contact's erasure)."""
     cleared = ", ".join(f"{c} = NULL" for c in PERSONAL)
     held = " OR ".join(f"{c} IS NOT NULL" for c in PERSONAL)
-    by_contact = (
-        f"UPDATE {activities} SET {cleared} WHERE regarding_type = 'contact' AND regarding_id = {ph} AND ({held})"
-    )
+    by_contact = f"UPDATE {activities} SET {cleared} WHERE contact_id = {ph} AND ({held})"
     by_activity = (
-        f"UPDATE {activities} SET {cleared} WHERE id = {ph} AND regarding_type = 'contact' AND ({held}) "
-        f"AND EXISTS (SELECT 1 FROM {contacts} c WHERE c.id = {activities}.regarding_id AND c.erased)"
+        f"UPDATE {activities} SET {cleared} WHERE id = {ph} AND ({held}) "
+        f"AND EXISTS (SELECT 1 FROM {contacts} c WHERE c.id = {activities}.contact_id AND c.erased)"
     )
     return by_contact, by_activity

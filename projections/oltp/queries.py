@@ -125,7 +125,8 @@ class ContactQueries(Reader):
 
     def timeline(self, contact_id: str, limit: int = 50, offset: int = 0) -> Page:
         """The contact's own events, those of its deals, cases and contracts and of the
-        activities about it, and the campaigns sent to it; newest first."""
+        activities about it (directly or through a deal or case), and the campaigns sent to
+        it; newest first."""
         ph = self.db.ph
         cols = "t.subject, t.sequence, t.aggregate_type, t.type, t.time, t.actor, t.summary, t.position"
         union = (
@@ -138,7 +139,7 @@ class ContactQueries(Reader):
             f"JOIN {CONTRACTS.name} ct ON ct.id = t.subject WHERE ct.contact_id = {ph} "
             f"UNION ALL SELECT {cols}, NULL AS campaign FROM timeline t "
             f"JOIN {ACTIVITIES.name} ac ON ac.id = t.subject "
-            f"WHERE ac.regarding_type = 'contact' AND ac.regarding_id = {ph} "
+            f"WHERE ac.contact_id = {ph} "
             "UNION ALL SELECT s.campaign_id, s.sequence, 'campaign', 'crm.campaign.sent.v1', s.sent_at, s.actor, "
             f"'Campaign sent', s.position, cp.name FROM {SENDS.name} s "
             f"LEFT JOIN {CAMPAIGNS.name} cp ON cp.id = s.campaign_id WHERE s.contact_id = {ph}"

@@ -16,7 +16,7 @@ from automations.deadline_watch import DeadlineWatcher
 from commands.activity import CompleteActivity, ScheduleActivity
 from commands.case import AssignCase, OpenCase, ResolveCase
 from commands.catalog import CreatePriceList, CreateProduct, SetPrice
-from commands.contact import CreateContact
+from commands.contact import CreateContact, EraseContact
 from commands.contract import SignContract, TerminateContract
 from commands.deal import CreateDeal, WinDeal
 from commands.errors import ConcurrencyConflict
@@ -37,6 +37,7 @@ from domain.deal import Deal
 from domain.errors import DomainError
 from domain.meta import Meta
 from domain.pipeline import Stage
+from domain.privacy import ERASED
 from domain.quote import Line, Quote
 from domain.routing import agent_id
 from streams.log import NotificationLogSource
@@ -236,3 +237,17 @@ def test_the_deadline_watcher_renews_lapses_reminds_marks_overdue_and_expires(em
     before = embedded.store.recorder.max_notification_id()
     again.tick()
     assert embedded.store.recorder.max_notification_id() == before
+
+
+def test_the_free_text_of_an_activity_about_a_persons_deal_goes_with_the_person(embedded, deal):
+    """Sealed with the key of the deal's contact, so erasing that contact shreds it."""
+    about_deal = embedded.commands.execute(
+        ScheduleActivity("call", "Ring Ada about her divorce", "deal", deal, "ben", datetime.now(UTC)), META
+    ).id
+    contact = load(embedded, deal).contact_id
+    assert load(embedded, about_deal).contact_id == contact
+    [stored] = embedded.store.recorder.select_events(about_deal)
+    assert b"divorce" not in stored.state  # sealed in the store
+    assert embedded.store.mapper.to_domain_event(stored).subject == "Ring Ada about her divorce"
+    embedded.commands.execute(EraseContact(contact), META)
+    assert embedded.store.mapper.to_domain_event(stored).subject == ERASED

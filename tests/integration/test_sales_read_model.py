@@ -212,7 +212,8 @@ def test_activities_in_work_order_with_their_reminders(db: OltpDatabase) -> None
     assert names(activities.regarding("case", IDS["k1"]).items) == ["meeting"]
     done = activities.get(IDS["done"])
     assert done is not None and (done["status"], done["outcome"]) == ("done", "Ada loved it")
-    # Erin was erased: the activities about her keep no free text, whichever came first.
+    # Erin was erased: the activities about her (directly or through her deal) keep no free
+    # text, whichever came first.
     for name in ("erin_call", "erin_task"):
         erin = activities.get(IDS[name])
         assert erin is not None and (erin["subject"], erin["outcome"], erin["cancel_reason"]) == (None, None, None)
