@@ -5,13 +5,14 @@ Contacts are created now (their creation carries no business time); everything e
 happens in month A (the first day of the month after next, at 00:00 UTC) and month B
 (the month after A), with a little before A, so every business time follows the
 contacts' creation. Commands run in business-time order, with the command bus's clock at
-that time (consent takes its time from the clock). Automations do not run: lifecycle
-changes are scripted.
+that time (consent, agents, contract renewals and terminations, and some activity steps
+take their time from the clock). Automations do not run: lifecycle changes, overdue
+activities and contracts' lapses are scripted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,14 @@ from typing import Any
 from uuid import UUID
 
 from commands.account import AddContactToAccount, CreateAccount
+from commands.activity import (
+    CancelActivity,
+    CompleteActivity,
+    MarkActivityOverdue,
+    ReassignActivity,
+    RescheduleActivity,
+    ScheduleActivity,
+)
 from commands.bus import CommandBus
 from commands.campaign import CreateCampaign, LaunchCampaign, RecordCampaignResponse, SendCampaign
 from commands.case import (
@@ -31,11 +40,27 @@ from commands.case import (
     ReopenCase,
     ResolveCase,
     RespondToCase,
+    SetCaseSkill,
 )
+from commands.catalog import CreatePriceList, CreateProduct, SetPrice, UpdateProduct
 from commands.contact import ChangeContactDetails, ChangeLifecycleStage, ConsentChange, CreateContact, RecordInteraction
+from commands.contract import AmendContract, LapseContract, RenewContract, SignContract, TerminateContract
 from commands.deal import CreateDeal, LoseDeal, MoveDeal, ReopenDeal, WinDeal
 from commands.handlers import HANDLERS
 from commands.pipeline import CreatePipeline, SetStageProbability
+from commands.quote import (
+    AcceptQuote,
+    AddQuoteLine,
+    CancelOrder,
+    CreateQuote,
+    FulfilOrder,
+    PlaceOrder,
+    RejectQuote,
+    RemoveQuoteLine,
+    ReviseQuote,
+    SendQuote,
+)
+from commands.routing import RegisterAgent, RouteNewCase
 from crm.wiring import Container
 from domain.meta import Meta
 from domain.pipeline import Stage
@@ -95,7 +120,8 @@ def record_month(container: Container) -> Month:
         result = bus.execute(command, Meta("script", "analytics-month", "analytics-month"))
         month.last_position = max(month.last_position, result.position or 0)
         if name:
-            ids[name] = result.id
+            # A quote line's step names the line (to remove it later), not the quote.
+            ids[name] = UUID(result.extra["line_id"]) if "line_id" in result.extra else result.id
 
     def A(days: float, hours: float = 9) -> datetime:
         return month.a + timedelta(days=days, hours=hours)
@@ -135,6 +161,13 @@ def record_month(container: Container) -> Month:
     run(AddContactToAccount(ids["account"], ids["c1"]))
     run(AddContactToAccount(ids["account"], ids["c2"]))
     run(ChangeContactDetails(ids["c2"], {"owner": "ben"}))  # now c2 is ben's
+    # The catalog: three products on one EUR price list.
+    run(CreateProduct("SUP-1", "Support hours"), "support")
+    run(CreateProduct("LIC-1", "Licence"), "licence")
+    run(CreateProduct("ONB-1", "Onboarding"), "onboarding")
+    run(CreatePriceList("Standard", "EUR", clock.now.date()), "prices")
+    for product, price in (("support", "100.00"), ("licence", "1500.00"), ("onboarding", "1250.00")):
+        run(SetPrice(ids["prices"], ids[product], Decimal(price)))
 
     def c(n: int) -> UUID:
         return ids[f"c{n}"]
@@ -198,10 +231,11 @@ def record_month(container: Container) -> Month:
         (2, "converted", A(6, 11)),
         (3, "unsubscribed", A(5, 12)),
     ]:
-        at(
-            when,
-            lambda n=n, response=response, when=when: RecordCampaignResponse(ids["campaign"], c(n), response, at=when),
-        )
+
+        def respond(n: int = n, response: str = response, when: datetime = when) -> RecordCampaignResponse:
+            return RecordCampaignResponse(ids["campaign"], c(n), response, at=when)
+
+        at(when, respond)
 
     # -- deals -----------------------------------------------------------------------------
     def deal(
@@ -285,6 +319,162 @@ def record_month(container: Container) -> Month:
     then(B(2, 8), lambda k: RecordCustomerReply(k, at=B(2, 8)), "k6")
     then(B(2, 12), lambda k: ResolveCase(k, "done", at=B(2, 12)), "k6")  # 27h: missed, FCR
 
+    # -- case routing: skills, agents and assignments -------------------------------------
+    # sam, kim and max register before k1 is assigned; lou never does. Assignments change
+    # no case figure above (none is a response), and k4 and k5 stay unassigned.
+    at(A(0, 12), lambda: RegisterAgent("sam", ["printers", "Hardware"], 3))
+    at(A(0, 12.1), lambda: RegisterAgent("kim", ["billing"], 2))
+    at(A(0, 12.2), lambda: RegisterAgent("max", ["hardware", "billing"], 4))  # never given a case
+    then(A(1, 9.05), lambda k: SetCaseSkill(k, "hardware"), "k1")  # sam has it: he may take k1
+    then(A(2, 11), lambda k: AssignCase(k, "kim", at=A(2, 11)), "k2")  # 2h after opening
+    then(A(3, 9.25), lambda k: AssignCase(k, "lou", at=A(3, 9.25)), "k3")  # 15 min
+    then(A(3, 10), lambda k: AssignCase(k, "sam", at=A(3, 10)), "k3")  # not a first assignment
+    then(B(1, 9.25), lambda k: SetCaseSkill(k, "billing"), "k6")
+    then(B(1, 9.5), lambda k: RouteNewCase(k, ("sam", "kim")), "k6")  # kim alone has billing: 30 min
+
+    # -- quotes and orders -----------------------------------------------------------------
+    # Orders only on won deals, at exactly their won amount, placed after the win: the deal's
+    # amount follows its orders and stays as won. Quotes on open deals are never ordered.
+    # Prices: support 100.00, licence 1500.00, onboarding 1250.00.
+    def quote(name: str, deal_name: str, when: datetime, valid_until: date) -> None:
+        at(when, lambda: CreateQuote(ids[deal_name], ids["prices"], valid_until, at=when), name)
+
+    def line(
+        name: str,
+        product: str,
+        quantity: int,
+        when: datetime,
+        line_name: str | None = None,
+        *,
+        off: int = 0,
+        tax: int = 0,
+    ) -> None:
+        at(
+            when,
+            lambda: AddQuoteLine(ids[name], ids[product], Decimal(quantity), Decimal(off), Decimal(tax), at=when),
+            line_name,
+        )
+
+    def step(when: datetime, make: Callable[[UUID, datetime], Any], name: str, result: str | None = None) -> None:
+        at(when, lambda: make(ids[name], when), result)
+
+    # q1 on d1 (won at 1200 on A+9): 12 support hours = 1200.00, no tax; ordered A+10, fulfilled.
+    quote("q1", "d1", A(5, 14), month.day(10))
+    line("q1", "support", 12, A(5, 14.5))
+    step(A(5, 15), lambda q, t: SendQuote(q, at=t), "q1")
+    step(A(8, 11), lambda q, t: AcceptQuote(q, at=t), "q1")
+    step(A(10, 10), lambda q, t: PlaceOrder(q, at=t), "q1", "o1")
+    step(A(14, 10), lambda o, t: FulfilOrder(o, at=t), "o1")
+    # q2 on d5 (won at 5000 on A+12 9:00): first sent with 20 support hours (2000.00) and two
+    # licences (3000.00 + 20 % tax = 3600.00): 5600.00. Revised: the licences 500.00 off (net
+    # 2500.00, tax 500.00, 3000.00): 5000.00, net 4500.00. Accepted, ordered A+13.
+    quote("q2", "d5", A(10, 10), month.day(20))
+    line("q2", "support", 20, A(10, 10.2))
+    line("q2", "licence", 2, A(10, 10.4), "q2 licences", tax=20)
+    step(A(10, 11), lambda q, t: SendQuote(q, at=t), "q2")
+    step(A(11, 10), lambda q, t: ReviseQuote(q, at=t), "q2")
+    at(A(11, 10.2), lambda: RemoveQuoteLine(ids["q2"], ids["q2 licences"]))
+    line("q2", "licence", 2, A(11, 10.4), off=500, tax=20)
+    step(A(11, 11), lambda q, t: SendQuote(q, at=t), "q2")
+    step(A(11, 15), lambda q, t: AcceptQuote(q, at=t), "q2")
+    step(A(13, 10), lambda q, t: PlaceOrder(q, at=t), "q2", "o2")
+    # q3 on d2 (open until lost on price at A+10): two onboardings, rejected.
+    quote("q3", "d2", A(4, 10), month.day(15))
+    line("q3", "onboarding", 2, A(4, 10.5), tax=20)
+    step(A(4, 11), lambda q, t: SendQuote(q, at=t), "q3")
+    step(A(9, 10), lambda q, t: RejectQuote(q, "too expensive", at=t), "q3")
+    # q6 on d6 (won at 6000 on A+8): four onboardings, 5000.00 + 20 % tax = 6000.00; accepted
+    # in A, ordered in B.
+    quote("q6", "d6", A(7, 10), month.day(14))
+    line("q6", "onboarding", 4, A(7, 10.5), tax=20)
+    step(A(7, 11), lambda q, t: SendQuote(q, at=t), "q6")
+    step(A(7, 16), lambda q, t: AcceptQuote(q, at=t), "q6")
+    step(B(2, 10), lambda q, t: PlaceOrder(q, at=t), "q6", "o3")
+    # q7 on d6 as well, two licences (3000.00), ordered by mistake on B+6 and cancelled an hour
+    # later: d6's amount is 9000 for that hour, then 6000 again. The quote counts as ordered.
+    quote("q7", "d6", B(5, 10), month.day(40))
+    line("q7", "licence", 2, B(5, 10.5))
+    step(B(5, 11), lambda q, t: SendQuote(q, at=t), "q7")
+    step(B(5, 15), lambda q, t: AcceptQuote(q, at=t), "q7")
+    step(B(6, 10), lambda q, t: PlaceOrder(q, at=t), "q7", "o4")
+    step(B(6, 11), lambda o, t: CancelOrder(o, "ordered twice", at=t), "o4")
+    # q4 on d4 (open in negotiation): sent in B, still awaiting an answer.
+    quote("q4", "d4", B(3, 10), (month.b + timedelta(days=27)).date())
+    line("q4", "licence", 1, B(3, 10.5))
+    step(B(3, 11), lambda q, t: SendQuote(q, at=t), "q4")
+    # q5 on d7: a draft never sent.
+    quote("q5", "d7", A(7, 12), month.day(25))
+    line("q5", "support", 5, A(7, 12.5))
+    # The onboarding is renamed after its order: the revenue by product names it as it is now.
+    at(B(5, 12), lambda: UpdateProduct(ids["onboarding"], name="Onboarding programme"))
+
+    # -- contracts ---------------------------------------------------------------------------
+    # The lapse the deadline watcher would record is scripted; no renewal deal is opened (it
+    # would be a deal of its own, in the deal metrics above).
+    def sign(name: str, when: datetime, title: str, starts: date, ends: date, value: int, whose: str) -> None:
+        """``whose``: the account, or a contact (c1 to c6)."""
+        account = ids["account"] if whose == "account" else None
+        contact = ids[whose] if whose != "account" else None
+        at(
+            when,
+            lambda: SignContract(title, starts, ends, Decimal(value), account_id=account, contact_id=contact, at=when),
+            name,
+        )
+
+    def b_day(n: int) -> date:
+        return (month.b + timedelta(days=n)).date()
+
+    # K1, the account's: term 1 ends A+14, renewed at A+10 to B+14 (13000); term 2 renewed at B+12.
+    sign("K1", A(-8), "Support plan", month.day(-351), month.day(14), 12000, "account")
+    then(A(10, 12), lambda k: RenewContract(k, b_day(14), Decimal(13000)), "K1")
+    then(B(12, 12), lambda k: RenewContract(k, b_day(14 + 365), Decimal(14000)), "K1")
+    # K2, c3's: runs to B+40, terminated when c3 churned (A+15), effective B+4.
+    sign("K2", A(-7), "Maintenance", month.day(-100), b_day(40), 3000, "c3")
+    then(A(15, 12), lambda k: TerminateContract(k, "customer left", b_day(4)), "K2")
+    # K3, c4's: ends on A's last day, lapses the day after.
+    sign("K3", A(-6), "Hosting", month.day(-200), b_day(-1), 2000, "c4")
+    then(B(0, 12), lambda k: LapseContract(k, at=B(0, 12)), "K3")
+    # K4, c6's: signed to end A+19, amended at A+15 to end B+19 at 6500, renewed at B+18.
+    sign("K4", A(8, 12), "Licence subscription", month.day(8), month.day(19), 6000, "c6")
+    then(A(15, 14), lambda k: AmendContract(k, "extended", ends_on=b_day(19), value=Decimal(6500)), "K4")
+    then(B(18, 12), lambda k: RenewContract(k, b_day(19 + 365), Decimal(7000)), "K4")
+    # K5, c5's: ends B+25, undecided.
+    sign("K5", A(12, 12), "Support plan", month.day(12), b_day(25), 4000, "c5")
+
+    # -- activities (subjects and outcomes are personal) ------------------------------------
+    def activity(name: str, when: datetime, kind: str, about: str, about_id: str, owner: str, due: datetime) -> None:
+        at(
+            when,
+            lambda: ScheduleActivity(kind, PERSONAL["subjects"][0], about, ids[about_id], owner, due, at=when),
+            name,
+        )
+
+    def done(name: str, when: datetime) -> None:
+        at(when, lambda: CompleteActivity(ids[name], PERSONAL["free_text"][0], at=when))
+
+    def overdue(name: str, when: datetime) -> None:
+        at(when, lambda: MarkActivityOverdue(ids[name], at=when))
+
+    activity("a1", A(1, 10), "call", "contact", "c1", "ana", A(2, 10))
+    done("a1", A(2, 9))  # on time
+    activity("a2", A(3, 10), "meeting", "deal", "d1", "ana", A(5, 12))
+    overdue("a2", A(5, 13))
+    done("a2", A(6, 10))  # late: recorded overdue
+    activity("a3", A(6, 12), "task", "deal", "d7", "ana", B(25, 12))  # open, due at B+25
+    activity("a4", A(10, 10), "task", "case", "k4", "ben", A(11, 9))
+    done("a4", A(11, 12))  # late: after its due time, never recorded overdue
+    activity("a5", B(1, 10), "call", "deal", "d4", "ben", B(2, 9))
+    overdue("a5", B(3, 9))  # open, overdue since B+2 9:00
+    activity("a6", B(1, 11), "task", "contact", "c5", "ben", B(6, 9))
+    at(B(4, 12), lambda: CancelActivity(ids["a6"], PERSONAL["free_text"][0]))  # counts nowhere
+    activity("a7", A(8, 13), "call", "contact", "c6", "ana", A(9, 12))
+    at(A(8, 14), lambda: ReassignActivity(ids["a7"], "ben"))
+    done("a7", A(9, 10))  # ben's, on time
+    activity("a8", A(12, 10), "meeting", "contact", "c5", "ben", A(13, 10))
+    overdue("a8", A(13, 11))
+    at(A(13, 12), lambda: RescheduleActivity(ids["a8"], A(15, 10)))  # no longer overdue
+    done("a8", A(14, 10))  # on time: after the first due time, before the new one
+
     for when, make, name in sorted(steps, key=lambda step: step[0]):
         clock.now = when
         run(make(), name)
@@ -294,7 +484,7 @@ def record_month(container: Container) -> Month:
 # -- what the metrics must say, worked out by hand from the script above -----------------
 
 
-def percentile(values: list[float], fraction: float) -> float:
+def percentile(values: Sequence[float], fraction: float) -> float:
     """percentile_cont: linear interpolation between the closest ranks."""
     ordered = sorted(values)
     rank = fraction * (len(ordered) - 1)
@@ -611,25 +801,166 @@ def expected(month: Month) -> dict[str, list[dict[str, Any]]]:
                 "conversion_rate": 0.25,
             },
         ],  # fmt: skip
-        # The month has no quotes, orders, contracts or activities yet.
-        "metric_quote_to_order": [],
-        "metric_average_order_value": [],
-        "metric_revenue_by_product": [],
-        "metric_contract_renewals": [],
-        "metric_overdue_activities": [],
-        # k1, its only assignment: sam, 6 minutes after it opened; k1 is resolved. sam never
-        # registered as an agent, so no skills, capacity or counted load.
+        # Quotes by the month first sent: A: q3 (A+4), q1 (A+5), q6 (A+7), q2 (A+10, sent again
+        # at A+11 after its revision: counted once); accepted and ordered: q1, q2, q6 (q6's order
+        # is in B, its quote still counts in A); q3 rejected. B: q4, still sent, and q7, ordered
+        # (its order cancelled since). q5 never sent.
+        "metric_quote_to_order": [
+            {"month": a, "quotes_sent": 4, "quotes_accepted": 3, "quotes_ordered": 3, "conversion_rate": 0.75},
+            {"month": b, "quotes_sent": 2, "quotes_accepted": 1, "quotes_ordered": 1, "conversion_rate": 0.5},
+        ],
+        # A: o1 (1200.00, no tax; fulfilled) and o2 (5000.00, net 2000.00 + 2500.00 = 4500.00);
+        # B: o3 (6000.00, net 5000.00); o4 was cancelled.
+        "metric_average_order_value": [
+            {
+                "month": a,
+                "currency": "EUR",
+                "orders": 2,
+                "revenue": Decimal(6200),
+                "net_revenue": Decimal(5700),
+                "average_order_value": 3100.0,
+                "average_net_order_value": 2850.0,
+            },
+            {
+                "month": b,
+                "currency": "EUR",
+                "orders": 1,
+                "revenue": Decimal(6000),
+                "net_revenue": Decimal(5000),
+                "average_order_value": 6000.0,
+                "average_net_order_value": 5000.0,
+            },
+        ],
+        # Support hours: 12 (o1) + 20 (o2), no tax. Licences: 2 on o2, 3000.00 less 500.00, plus
+        # 20 % tax (o4's two are cancelled). Onboarding: 4 on o3 plus 20 % tax, under the name it
+        # was given since.
+        "metric_revenue_by_product": [
+            {
+                "product_id": ids["support"],
+                "code": "SUP-1",
+                "product_name": "Support hours",
+                "currency": "EUR",
+                "orders": 2,
+                "quantity": Decimal(32),
+                "net_revenue": Decimal(3200),
+                "revenue": Decimal(3200),
+            },
+            {
+                "product_id": ids["licence"],
+                "code": "LIC-1",
+                "product_name": "Licence",
+                "currency": "EUR",
+                "orders": 1,
+                "quantity": Decimal(2),
+                "net_revenue": Decimal(2500),
+                "revenue": Decimal(3000),
+            },
+            {
+                "product_id": ids["onboarding"],
+                "code": "ONB-1",
+                "product_name": "Onboarding programme",
+                "currency": "EUR",
+                "orders": 1,
+                "quantity": Decimal(4),
+                "net_revenue": Decimal(5000),
+                "revenue": Decimal(6000),
+            },
+        ],
+        # Terms by the month they ended: A: K1's first (A+14, renewed, 12000), K3 (A's last day,
+        # lapsed on B+0). B: K2 (terminated on A+15, effective B+4, its term running to B+40),
+        # K1's second (B+14, renewed, 13000), K4's first (signed to end A+19, amended to B+19
+        # and 6500, renewed). K5 (B+25) and the terms the renewals opened are undecided.
+        "metric_contract_renewals": [
+            {
+                "month": a,
+                "terms_ended": 2,
+                "renewed": 1,
+                "terminated": 0,
+                "lapsed": 1,
+                "renewal_rate": 0.5,
+                "renewed_value": Decimal(12000),
+            },
+            {
+                "month": b,
+                "terms_ended": 3,
+                "renewed": 2,
+                "terminated": 1,
+                "lapsed": 0,
+                "renewal_rate": 2 / 3,
+                "renewed_value": Decimal(19500),
+            },
+        ],
+        # ana: a1 done on time, a2 done late (recorded overdue), a3 open; a7 went to ben. ben: a4
+        # done late (after its due time), a7 on time, a8 on time (recorded overdue, then given a
+        # later due time and done before it),
+        # a5 open, a6 cancelled. Every due time is after now: nothing open is overdue yet (as of
+        # an instant of the month: test_analytics.py).
+        "metric_overdue_activities": [
+            {
+                "owner": "ana",
+                "open": 1,
+                "open_overdue": 0,
+                "completed": 2,
+                "completed_late": 1,
+                "overdue_share_of_completed": 0.5,
+            },
+            {
+                "owner": "ben",
+                "open": 1,
+                "open_overdue": 0,
+                "completed": 3,
+                "completed_late": 1,
+                "overdue_share_of_completed": 1 / 3,
+            },
+        ],
+        # First assignments: k1 sam 6 minutes after it opened, k2 kim 2 hours, k3 lou 15 minutes
+        # (then sam: taken, not first), k6 kim 30 minutes (routed: the only agent with billing).
+        # Every case assigned is resolved: no load. lou never registered (no skills, capacity or
+        # load); max registered and was never given a case. Skills read sorted and lower case.
         "metric_case_routing": [
             {
                 "agent": "sam",
+                "skills": "hardware,printers",
+                "capacity": 3,
+                "cases_taken": 2,
+                "first_assignments": 1,
+                "median_seconds_to_assignment": 360.0,
+                "avg_seconds_to_assignment": 360.0,
+                "load": 0,
+                "open_cases": 0,
+            },
+            {
+                "agent": "kim",
+                "skills": "billing",
+                "capacity": 2,
+                "cases_taken": 2,
+                "first_assignments": 2,
+                "median_seconds_to_assignment": 4500.0,
+                "avg_seconds_to_assignment": 4500.0,
+                "load": 0,
+                "open_cases": 0,
+            },
+            {
+                "agent": "lou",
                 "skills": None,
                 "capacity": None,
                 "cases_taken": 1,
                 "first_assignments": 1,
-                "median_seconds_to_assignment": 360.0,
-                "avg_seconds_to_assignment": 360.0,
+                "median_seconds_to_assignment": 900.0,
+                "avg_seconds_to_assignment": 900.0,
                 "load": None,
                 "open_cases": 0,
-            }
+            },
+            {
+                "agent": "max",
+                "skills": "billing,hardware",
+                "capacity": 4,
+                "cases_taken": 0,
+                "first_assignments": 0,
+                "median_seconds_to_assignment": None,
+                "avg_seconds_to_assignment": None,
+                "load": 0,
+                "open_cases": 0,
+            },
         ],
     }

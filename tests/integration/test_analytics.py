@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +37,7 @@ FLOAT_TOLERANCE = 1e-9
 
 
 @pytest.fixture(scope="module")
-def month_run(tmp_path_factory) -> tuple[Container, Month]:
+def month_run(tmp_path_factory) -> Iterator[tuple[Container, Month]]:
     """One scripted month, recorded and projected once for the tests of this module."""
     container = Container(Settings(data_dir=tmp_path_factory.mktemp("analytics") / "data"))
     month = record_month(container)
@@ -248,6 +249,123 @@ def test_the_analytics_route_applies_its_filters_before_aggregating(month_run):
 
     for name in metrics.ENDPOINTS:
         assert get(client, f"/v1/analytics/{name}")["metric"] == name
+
+
+def test_the_sales_and_service_metrics_apply_their_filters(month_run):
+    container, month = month_run
+    client = TestClient(create_app(container))
+    ids = {k: str(v) for k, v in month.ids.items()}
+    a, b = month.a.date(), month.b.date()
+    end_of_a = (b - timedelta(days=1)).isoformat()
+
+    # Orders of ana's deals: o1 (d1, A) and o3 (d6, B); of ben's: o2 (d5, A).
+    anas = get(client, "/v1/analytics/average-order-value", owner="ana")
+    assert_rows(
+        anas["rows"],
+        [
+            {"month": a, "orders": 1, "revenue": Decimal(1200), "average_order_value": 1200.0},
+            {"month": b, "orders": 1, "revenue": Decimal(6000), "net_revenue": Decimal(5000)},
+        ],
+        "average-order-value?owner=ana",
+    )
+    bens = get(client, "/v1/analytics/revenue-by-product", owner="ben")
+    assert_rows(
+        bens["rows"],
+        [
+            {"code": "SUP-1", "orders": 1, "quantity": Decimal(20), "net_revenue": Decimal(2000)},
+            {"code": "LIC-1", "orders": 1, "net_revenue": Decimal(2500), "revenue": Decimal(3000)},
+        ],
+        "revenue-by-product?owner=ben",
+    )
+    # Confirmed in B: o3 (o4 is cancelled).
+    in_b = get(client, "/v1/analytics/revenue-by-product", **{"from": b.isoformat()})
+    assert [(r["product_id"], r["orders"]) for r in in_b["rows"]] == [(ids["onboarding"], 1)]
+
+    # First sent on A+10 or later: q2 (A+10, revised and sent again at A+11); q4 and q7 in B.
+    later = get(client, "/v1/analytics/quote-to-order", **{"from": month.day(10).isoformat()})
+    assert_rows(
+        later["rows"],
+        [
+            {"month": a, "quotes_sent": 1, "quotes_accepted": 1, "quotes_ordered": 1, "conversion_rate": 1.0},
+            {"month": b, "quotes_sent": 2, "quotes_ordered": 1},
+        ],
+        "quote-to-order?from=A+10",
+    )
+
+    ended_in_a = get(client, "/v1/analytics/contract-renewals", to=end_of_a)
+    assert [(r["month"], r["renewed"], r["lapsed"]) for r in ended_in_a["rows"]] == [(a.isoformat(), 1, 1)]
+
+    assert_rows(
+        get(client, "/v1/analytics/overdue-activities", owner="ben")["rows"],
+        [{"owner": "ben", "open": 1, "completed": 3, "completed_late": 1}],
+        "overdue-activities?owner=ben",
+    )
+
+    # Assigned in B: k6 to kim; the registered agents keep their row, lou (never registered) has none.
+    routed = get(client, "/v1/analytics/case-routing", **{"from": b.isoformat()})
+    assert_rows(
+        routed["rows"],
+        [
+            {"agent": "kim", "cases_taken": 1, "first_assignments": 1, "median_seconds_to_assignment": 1800.0},
+            {"agent": "sam", "cases_taken": 0, "median_seconds_to_assignment": None},
+            {"agent": "max", "cases_taken": 0},
+        ],
+        "case-routing?from=B",
+    )
+
+
+def test_overdue_activities_and_agents_load_as_of_instants_of_the_month(month_run):
+    """Every due time of the script is after now, so only as of an instant of the month is an
+    open activity overdue; and every case assigned is resolved by now, so only then does an
+    agent hold one."""
+    container, month = month_run
+    client = TestClient(create_app(container))
+
+    def as_of(metric: str, instant: datetime, kind: str) -> list[dict[str, Any]]:
+        return get(client, f"/v1/analytics/{metric}", as_of=instant.isoformat(), time=kind)["rows"]
+
+    for kind in ("business", "knowledge"):
+        # A+5 14:00: a1 done on time; a2 due at 12:00, recorded overdue at 13:00, still open.
+        # ben has no activity yet.
+        assert_rows(
+            as_of("overdue-activities", month.a + timedelta(days=5, hours=14), kind),
+            [{"owner": "ana", "open": 1, "open_overdue": 1, "completed": 1, "completed_late": 0,
+              "overdue_share_of_completed": 0.0}],
+            f"overdue-activities as of A+5 ({kind})",
+        )  # fmt: skip
+        # B+3 12:00: ana's a3 is due at B+25; ben's a5 was due at B+2 9:00, a6 is due at B+6
+        # (cancelled at B+4).
+        assert_rows(
+            as_of("overdue-activities", month.b + timedelta(days=3, hours=12), kind),
+            [
+                {"owner": "ana", "open": 1, "open_overdue": 0, "completed": 2, "completed_late": 1},
+                {"owner": "ben", "open": 2, "open_overdue": 1, "completed": 3, "completed_late": 1},
+            ],
+            f"overdue-activities as of B+3 ({kind})",
+        )
+        # B+1 12:00: kim holds k6 (routed at 9:30, resolved at B+2).
+        assert_rows(
+            as_of("case-routing", month.b + timedelta(days=1, hours=12), kind),
+            [
+                {"agent": "kim", "cases_taken": 2, "load": 1, "open_cases": 1},
+                {"agent": "sam", "cases_taken": 2, "load": 0, "open_cases": 0},
+                {"agent": "lou", "cases_taken": 1, "load": None, "open_cases": 0},
+                {"agent": "max", "cases_taken": 0, "load": 0, "open_cases": 0},
+            ],
+            f"case-routing as of B+1 ({kind})",
+        )
+        # B+6 10:30: o4 (3000.00 on d6) placed at 10:00, cancelled at 11:00: d6's amount is 9000.
+        mistake = month.b + timedelta(days=6, hours=10, minutes=30)
+        assert_rows(
+            as_of("average-order-value", mistake, kind),
+            [
+                {"month": month.a.date(), "orders": 2, "revenue": Decimal(6200)},
+                {"month": month.b.date(), "orders": 2, "revenue": Decimal(9000), "net_revenue": Decimal(8000)},
+            ],
+            f"average-order-value as of B+6 ({kind})",
+        )
+        won = {r["pipeline_id"]: r["won_amount"] for r in as_of("close-rate", mistake, kind)}
+        assert won == {str(month.ids["p1"]): "6200.00", str(month.ids["p2"]): "9000.00"}
 
 
 @pytest.mark.parametrize(
