@@ -68,6 +68,7 @@ from domain.errors import DomainError
 from domain.meta import Meta
 from domain.pipeline import Stage
 from projections.oltp import schema as oltp_schema
+from projections.oltp import timeline as timeline_module
 from streams.relay import RELAY_NAME
 from tests.faults.processes import (
     CRM,
@@ -333,7 +334,7 @@ def check_oltp(events: list[Stored], rows: Callable[[str], list[tuple[Any, ...]]
         extra = set(versions) - set(expected)
         assert not wrong and not extra, f"OLTP {table} (row, store) (seed {SEED}): {wrong}; not in store: {extra}"
     timeline = Counter((str(s), q) for s, q in rows("SELECT subject, sequence FROM timeline"))
-    expected_timeline = {(e.subject, e.version) for e in events if e.aggregate_type in ("contact", "deal", "case")}
+    expected_timeline = {(e.subject, e.version) for e in events if e.aggregate_type in timeline_module.AGGREGATES}
     assert set(timeline) == expected_timeline and set(timeline.values()) == {1}, (
         f"OLTP timeline (seed {SEED}): missing {sorted(expected_timeline - set(timeline))[:10]}, "
         f"extra {sorted(set(timeline) - expected_timeline)[:10]}, repeated {[k for k, n in timeline.items() if n > 1]}"
