@@ -119,6 +119,13 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
     products = olap.execute(
         "SELECT code, orders, quantity, revenue, currency FROM metric_revenue_by_product ORDER BY revenue DESC"
     ).fetchall()
+    contracts = olap.execute(
+        "SELECT status, count(*), sum(value), min(ends_on) FROM contracts GROUP BY status ORDER BY status"
+    ).fetchall()
+    activities = olap.execute(
+        "SELECT owner, open, completed, completed_late, printf('%.0f%%', 100 * overdue_share_of_completed) "
+        "FROM metric_overdue_activities ORDER BY owner"
+    ).fetchall()
     routing = olap.execute(
         "SELECT agent, cases_taken, printf('%.0f', median_seconds_to_assignment / 60), load "
         "FROM metric_case_routing ORDER BY agent"
@@ -138,6 +145,13 @@ def print_dashboards(container: Container, summary: DemoSummary, console: Consol
         "Revenue by product (metric_revenue_by_product)",
         ["product", "orders", "quantity", "revenue", "currency"],
         products,
+    )
+    _section(console, "Contracts", ["status", "contracts", "value", "first end"], contracts)
+    _section(
+        console,
+        "Activities per owner (metric_overdue_activities)",
+        ["owner", "open", "done", "done late", "late share"],
+        activities,
     )
     _section(
         console,

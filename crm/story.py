@@ -321,13 +321,14 @@ class Story:
             self.do(LoseDeal(deal.id, rng.choice(LOST_REASONS), at=at), owner, story)
 
     def contract(self, contact: UUID, owner: str, story: str, won_on: date, value: Decimal) -> None:
-        """A year's contract from the win; those ending within the renewal window get their
-        renewal deal from the deadline watcher."""
+        """A contract from the win, for half a year or a year; the deadline watcher opens the
+        renewal deal of those in their renewal window and records those ended unrenewed as
+        lapsed."""
         self.do(
             SignContract(
                 "Subscription",
                 won_on,
-                won_on + timedelta(days=364),
+                won_on + timedelta(days=self.rng.choice([182, 364])),  # half-year terms end sooner
                 value,
                 contact_id=contact,
                 renewal_days=60,
