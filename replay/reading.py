@@ -31,12 +31,15 @@ from psycopg.sql import SQL, Identifier
 from commands.store import CrmEventStore
 from domain.case import Case
 from domain.deal import Deal
+from streams.log import NotificationLog
 
 #: Creation events of the aggregates that belong to a contact through their ``contact_id``.
 OWNED_CREATION_TOPICS: tuple[str, ...] = (Deal.Created.TOPIC, Case.Opened.TOPIC)
 
 #: Events per query when an aggregate's events are streamed.
 PAGE = 500
+#: Events per query, at most, when the whole log is read.
+LOG_PAGE = 5000
 
 
 class EventReader:
@@ -233,14 +236,22 @@ class EventReader:
     # -- the whole log ---------------------------------------------------------------------
 
     def log(self, after: int | None = None) -> Iterator[Notification]:
-        """Every stored event after position ``after``, in position order."""
-        start = after
+        """Every stored event after position ``after``, in position order.
+
+        Read as the relay reads the log (``streams.log.NotificationLog``: one query a page,
+        rows as tuples), in pages that grow from ``page`` to ``LOG_PAGE`` rows: a reader
+        that stops early (an audit trail's period) reads little more than it needs, one that
+        reads on pays for few queries."""
+        pages = NotificationLog(self.store)
+        position, size = after or 0, self.page
         while True:
-            batch = self.store.recorder.select_notifications(start, self.page, inclusive_of_start=False)
-            if not batch:
+            rows = pages.rows(position, size)
+            if not rows:
                 return
-            yield from batch
-            start = batch[-1].id
+            for row in rows:
+                yield row.notification()
+            position = rows[-1].id
+            size = min(2 * size, max(self.page, LOG_PAGE))
 
     def position_before(self, instant: datetime) -> int | None:
         """A position whose event was recorded before ``instant`` such that every earlier

@@ -50,7 +50,9 @@ class Replay(Protocol):
 
 
 class StoreReplay:
-    """The event store's notification log, from its first event."""
+    """The event store's notification log, from its first event: read a batch at a time,
+    each event decoded once into the CloudEvent Kafka would carry (``streams.log``), so a
+    rebuild from the store holds no more of the history than one from Kafka."""
 
     origin = STORE
 

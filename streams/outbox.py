@@ -1,25 +1,24 @@
-"""The notification log as the relay reads it: pages of stored events, each made into the
-record Kafka carries (the CloudEvent bytes of docs/KAFKA.md, keyed by its subject).
+"""What the relay publishes: each event as the record Kafka carries (the CloudEvent bytes
+of docs/KAFKA.md, keyed by its subject), and what a dead letter says of it.
 
-Both steps are the relay's hot path, so each does only the work: a page is one query for
-the columns the relay uses, and an event is decoded once by the store's own mapper
-(transcodings, topics, upcasting) and serialized once. The bytes are those of
-``from_domain_event(…).to_json()``, which also serves the in-process stream and the feed
-(tests/unit/test_outbox.py holds the two to the same output for every event type)."""
+The relay reads the log in pages and makes each record with one decoding and one encoding
+(``streams.log``, which ``NotificationLog`` comes from). ``encode`` makes one record from
+an event decoded by the store's own mapper (transcodings, topics, upcasting), in one
+serialization; its bytes are those of ``from_domain_event(…).to_json()``, which also serves
+the feed (tests/unit/test_outbox.py holds the two to the same output for every event type)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, NamedTuple
 
 from eventsourcing.persistence import Notification
-from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
 
 from domain.integrity import OUTSIDE_DATA, format_time, json_default
-from streams.envelope import _EVENT_ID_NAMESPACE, SPEC_VERSION
+from streams.envelope import SPEC_VERSION
+from streams.log import NotificationLog, event_id
+
+__all__ = ["NotificationLog", "Outgoing", "encode", "event_id", "outgoing"]
 
 
 class Outgoing(NamedTuple):
@@ -35,36 +34,6 @@ class Outgoing(NamedTuple):
     @property
     def key(self) -> bytes:
         return self.subject.encode()
-
-
-class NotificationLog:
-    """Reads the event store's notification log in pages, in position order."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        recorder = store.recorder
-        self._select = None
-        if isinstance(recorder, PostgresApplicationRecorder):
-            # eventsourcing's select_notifications reads every column into a dict per row
-            # first; this reads the same rows as tuples, in the binary protocol.
-            self._select = SQL(
-                "SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
-                "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-            ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-
-    def after(self, position: int, limit: int) -> list[Notification]:
-        """Up to ``limit`` events recorded after ``position``, oldest first."""
-        recorder = self._store.recorder
-        if self._select is None:
-            return list(recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False))
-        with recorder.datastore.get_connection() as conn:
-            with conn.cursor(binary=True, row_factory=tuple_row) as cursor:
-                cursor.execute(self._select, (position, limit), prepare=True)
-                rows = cursor.fetchall()
-        return [
-            Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=row[4])
-            for row in rows
-        ]
 
 
 def encode(store: Any, notification: Notification) -> Outgoing:
@@ -108,13 +77,3 @@ def outgoing(event: Any, position: int, chain: dict[str, str] | None) -> Outgoin
 
 #: ``Envelope.to_json``'s encoder, made once.
 _JSON = json.JSONEncoder(separators=(",", ":"), default=json_default)
-_NAMESPACE = _EVENT_ID_NAMESPACE.bytes
-#: The hex digit that starts a UUID's eighth byte, given the variant bits of RFC 4122.
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def event_id(subject: str, version: int) -> str:
-    """``streams.envelope.event_id`` (a name-based UUID, version 5), in a fifth of its time:
-    the SHA-1 digest's hex digits with the version and variant put in place."""
-    h = hashlib.sha1(_NAMESPACE + f"{subject}:{version}".encode(), usedforsecurity=False).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

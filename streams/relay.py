@@ -2,7 +2,7 @@
 and records how far it got only after the broker acknowledged.
 
 It works in batches: one query reads a page of the log, each event is decoded and
-encoded once (streams/outbox.py), the publisher sends them all and waits once for the
+encoded once (streams/log.py), the publisher sends them all and waits once for the
 broker's acknowledgement of the lot, and one transaction records the new position.
 
 Between batches the relay waits until it is woken: by a save in its own process, or, over
@@ -34,7 +34,8 @@ from eventsourcing.persistence import Notification, Tracking
 from streams.deadletters import DeadLetters
 from streams.faults import is_outage
 from streams.lease import Lease
-from streams.outbox import NotificationLog, Outgoing, encode
+from streams.log import NotificationLog, Row, StoredEvents
+from streams.outbox import Outgoing
 from streams.records import Record
 from streams.wakeups import Listener
 
@@ -77,6 +78,7 @@ class Relay:
         self._batch_size = batch_size
         self.dead_lettered = 0
         self._log = NotificationLog(store)
+        self._events = StoredEvents(store)
         self._tracking = store.factory.tracking_recorder()
         self._position: int | None = None
         self._term = 0
@@ -102,25 +104,31 @@ class Relay:
             # Taken (again): whoever held the lease meanwhile may have moved the position.
             self._term = self._lease.term
             self._position = None
-        notifications = self._log.after(self.position, self._batch_size)
-        if not notifications:
+        rows = self._log.rows(self.position, self._batch_size)
+        if not rows:
             return 0
         records = []
-        for n in notifications:
+        for row in rows:
             try:
-                records.append(encode(self._store, n))
+                records.append(self._outgoing(row))
             except Exception as exc:
                 if is_outage(exc):
                     raise
-                self._dead_letter(n, None, exc)
+                self._dead_letter(row.notification(), None, exc)
         for record, refusal in self._publisher.publish(records):
             self._dead_letter(None, record, refusal)
         if not self._lease.hold() or self._lease.term != self._term:
             raise LeaseLost("the relay lease changed hands while a batch was published; not recording it")
-        last = notifications[-1].id
+        last = rows[-1].id
         self._tracking.insert_tracking(Tracking(RELAY_NAME, last))
         self._position = last
-        return len(notifications)
+        return len(rows)
+
+    def _outgoing(self, row: Row) -> Outgoing:
+        """The event as recorded (personal fields sealed, its hash chain attached) and its
+        CloudEvent bytes; raises what decoding or encoding raises."""
+        envelope, value = self._events.cloud_event(row)
+        return Outgoing(envelope.aggregate_type, envelope.subject, envelope.sequence, row.id, envelope.chainhash, value)
 
     def _dead_letter(self, notification: Notification | None, record: Outgoing | None, error: Exception) -> None:
         """Sets one event aside, durably, before the relay's position moves past it."""
