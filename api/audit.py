@@ -15,7 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.access import permit
 from api.deps import ServicesDep, authenticated_actor
@@ -69,6 +69,8 @@ class DsarPublic(BaseModel):
     contact: PastStatePublic
     deals: list[PastStatePublic]
     cases: list[PastStatePublic]
+    contracts: list[PastStatePublic]
+    activities: list[PastStatePublic] = Field(description="about the contact, or about its deals and cases")
     history: list[HistoryEntryPublic]
 
 
@@ -83,8 +85,9 @@ def _json_stream(model: type[BaseModel] | Any, description: str) -> dict[int | s
     responses=_json_stream(list[HistoryEntryPublic], "A JSON array, streamed, in event-store order"),
 )
 def contact_history(contact_id: UUID, services: ServicesDep, trail: Trail, as_of: AsOf = None) -> StreamingResponse:
-    """Every event of the contact and of its deals and cases, in event-store order, up to
-    ``as_of``, with who did it (actor) and why (correlation and causation ids)."""
+    """Every event of the contact and of its deals, cases, contracts and activities, in
+    event-store order, up to ``as_of``, with who did it (actor) and why (correlation and
+    causation ids)."""
     entries = services.audit.history(contact_id, as_of)  # 404 before the first byte
     trail.record(contact_id)
     return StreamingResponse(json_array(entries), media_type="application/json")
@@ -108,7 +111,8 @@ def contact_export(
     contact_id: UUID, services: ServicesDep, trail: Trail, actor: Annotated[str, Depends(authenticated_actor)]
 ) -> StreamingResponse:
     """Data subject access request: everything held about one person (the contact's
-    state, its deals and cases, and the complete history of all of them)."""
+    state, its deals, cases, contracts and activities, and the complete history of all of
+    them)."""
     chunks = services.audit.dsar(contact_id)  # 404 before the first byte
     trail.record(contact_id)
     log.info("DSAR export of contact %s for %s", contact_id, actor)

@@ -54,7 +54,8 @@ def csv_text(entries: Iterable[HistoryEntry]) -> Iterator[str]:
 
 def dsar(reader: EventReader, contact_id: UUID) -> Iterator[str]:
     """Everything the event store holds about one person, as one JSON document: the
-    contact's current state, the current state of each of its deals and cases, and the
+    contact's current state, the current state of each of its deals, cases, contracts and
+    activities (those about the contact or about its deals and cases), and the
     complete history of all of them (entries with their ``data``).
 
     Checks the contact exists before returning (``NotFound``), then streams. The states
@@ -68,7 +69,7 @@ def _dsar(reader: EventReader, contact_id: UUID, plan: Plan) -> Iterator[str]:
 
     states = {aggregate_id: at_version(reader, aggregate_id, v).as_dict() for aggregate_id, v in plan.versions.items()}
     contact = states.pop(contact_id)
-    owned: dict[str, list[dict[str, Any]]] = {"deal": [], "case": []}
+    owned: dict[str, list[dict[str, Any]]] = {"deal": [], "case": [], "contract": [], "activity": []}
     for state in states.values():
         owned.setdefault(state["state"]["type"], []).append(state)
     yield "{\n"
@@ -77,6 +78,8 @@ def _dsar(reader: EventReader, contact_id: UUID, plan: Plan) -> Iterator[str]:
     yield f'"contact": {dumps(contact)},\n'
     yield f'"deals": {dumps(owned["deal"])},\n'
     yield f'"cases": {dumps(owned["case"])},\n'
+    yield f'"contracts": {dumps(owned["contract"])},\n'
+    yield f'"activities": {dumps(owned["activity"])},\n'
     yield '"history": '
     yield from json_array(entries_of(reader, plan))
     yield "}\n"

@@ -1,7 +1,7 @@
 """A contact's complete history, and the audit trail of a period, read from the event store.
 
-A contact's history is every event of the contact and of the deals and cases that belong
-to it (their ``contact_id``), merged in event-store order (position = notification id),
+A contact's history is every event of the contact and of the deals, cases, contracts and
+activities that belong to it (their ``contact_id``), merged in event-store order (position = notification id),
 optionally only those recorded at or before ``as_of``. Everything is a generator: an
 aggregate's events are read a page at a time, so the size of a history does not matter.
 
@@ -158,7 +158,7 @@ def plan_history(reader: EventReader, contact_id: UUID, as_of: datetime | None =
 
 
 def contact_history(reader: EventReader, contact_id: UUID, as_of: datetime | None = None) -> Iterator[HistoryEntry]:
-    """Every event of the contact and of its deals and cases recorded at or before
+    """Every event of the contact and of its deals, cases, contracts and activities recorded at or before
     ``as_of`` (``None``: all so far), in position order.
 
     Checks the contact exists before returning (``NotFound``), then streams."""

@@ -1,5 +1,5 @@
 """Reading the event store for audits: an aggregate's events with their positions, the
-version an aggregate had at an instant, and the deals and cases of a contact.
+version an aggregate had at an instant, and what belongs to a contact.
 
 Everything here reads the event store's own tables (PostgreSQL or SQLite), never a read
 model or Kafka, and decodes every event with ``store.mapper``, so that what the mapper
@@ -29,12 +29,20 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from commands.store import CrmEventStore
+from domain.activity import Activity
 from domain.case import Case
+from domain.contract import Contract
 from domain.deal import Deal
 from streams.log import NotificationLog
 
-#: Creation events of the aggregates that belong to a contact through their ``contact_id``.
-OWNED_CREATION_TOPICS: tuple[str, ...] = (Deal.Created.TOPIC, Case.Opened.TOPIC)
+#: Creation events of the aggregates that belong to a contact through their ``contact_id``:
+#: deals, cases, contracts, and activities about the contact or their deal or case.
+OWNED_CREATION_TOPICS: tuple[str, ...] = (
+    Deal.Created.TOPIC,
+    Case.Opened.TOPIC,
+    Contract.Signed.TOPIC,
+    Activity.Scheduled.TOPIC,
+)
 
 #: Events per query when an aggregate's events are streamed.
 PAGE = 500
@@ -133,10 +141,11 @@ class EventReader:
             (aggregate_id, after_version, limit),
         )
 
-    # -- a contact's deals and cases -----------------------------------------------------
+    # -- what belongs to a contact ----------------------------------------------------------
 
     def owned_by_contact(self, contact_id: UUID) -> list[UUID]:
-        """The deals and cases whose creation event names ``contact_id``, in the order
+        """The deals, cases, contracts and activities whose creation event names
+        ``contact_id``, in the order
         they were created.
 
         The database finds the candidates: among the creation events (by topic), those
