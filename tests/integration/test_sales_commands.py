@@ -5,6 +5,7 @@ overdue marks and expiries. Each refusal records nothing."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -251,3 +252,22 @@ def test_the_free_text_of_an_activity_about_a_persons_deal_goes_with_the_person(
     assert embedded.store.mapper.to_domain_event(stored).subject == "Ring Ada about her divorce"
     embedded.commands.execute(EraseContact(contact), META)
     assert embedded.store.mapper.to_domain_event(stored).subject == ERASED
+
+
+def test_an_auditor_sees_a_persons_contracts_and_the_activities_about_them_or_their_deals(embedded, deal):
+    contact = load(embedded, deal).contact_id
+    other = embedded.commands.execute(CreateContact(name="Alan"), META).id
+    today = date.today()
+    contract = embedded.commands.execute(
+        SignContract("Support", today, today + timedelta(days=90), Decimal(100), contact_id=contact), META
+    ).id
+    call = embedded.commands.execute(
+        ScheduleActivity("call", "Ring Ada", "deal", deal, "ben", datetime.now(UTC)), META
+    ).id
+    embedded.commands.execute(ScheduleActivity("call", "Ring Alan", "contact", other, "ben", datetime.now(UTC)), META)
+    history = list(embedded.audit.history(contact))
+    assert {(e.aggregate_type, e.aggregate_id) for e in history} >= {("contract", contract), ("activity", call)}
+    assert {e.aggregate_type for e in history} == {"contact", "deal", "contract", "activity"}
+    export = json.loads("".join(embedded.audit.dsar(contact)))
+    assert [c["state"]["id"] for c in export["contracts"]] == [str(contract)]
+    assert [a["state"]["id"] for a in export["activities"]] == [str(call)]  # not Alan's
