@@ -12,9 +12,9 @@ import pytest
 
 from crm.settings import Settings
 from crm.wiring import Container
+from tests.topics import KAFKA, delete_topics
 
 PG_ADMIN_DSN = os.environ.get("CRM_TEST_POSTGRES", "postgresql://crm:crm@127.0.0.1:5432/crm")
-KAFKA = os.environ.get("CRM_TEST_KAFKA", "127.0.0.1:9092")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -83,9 +83,13 @@ def kafka_bootstrap() -> str:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """Topics of their own per test, so tests never read each other's events."""
-    return f"crmtest{uuid.uuid4().hex[:10]}"
+def topic_prefix() -> Iterator[str]:
+    """Topics of their own per test, so tests never read each other's events; deleted
+    afterwards, since the one broker every test shares holds a few open files for each
+    partition it keeps, and runs out of them long before a whole run's topics add up."""
+    prefix = f"crmtest{uuid.uuid4().hex[:10]}"
+    yield prefix
+    delete_topics(prefix)
 
 
 @pytest.fixture

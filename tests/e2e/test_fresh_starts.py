@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import _drop_database
 from tests.e2e.test_cli import CRM, embedded_env, free_port
+from tests.topics import delete_topics
 
 #: Ten fresh starts, as the issue asks; CRM_TEST_FRESH_STARTS changes it for a quicker run.
 #: One after the other: six processes take a start's two cores, and two starts at once
@@ -131,6 +132,7 @@ def start_everything(dsn: str, kafka: str, folder: Path) -> list[Exit]:
         api.terminate()
     exits = [finish(name, process, give_up) for name, process in processes.items()]
     served = finish("serve --api-only", api, give_up)
+    delete_topics(env["CRM_KAFKA_TOPIC_PREFIX"])
     # uvicorn stops cleanly on SIGTERM, then re-raises it.
     if served.code == -signal.SIGTERM:
         served.code = 0

@@ -174,7 +174,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             event_store=dsn,
             oltp_dsn=dsn,
             kafka_bootstrap=kafka,
-            kafka_topic_prefix=f"crmtest{uuid.uuid4().hex[:10]}",
+            kafka_topic_prefix=request.getfixturevalue("topic_prefix"),
             olap_path=Path(data / "analytics.duckdb"),
         )
         container = Container(settings)
