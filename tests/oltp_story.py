@@ -30,11 +30,13 @@ POLICY = SlaPolicy()
 #: What no summary may ever show: Ada's, Erin's and Fay's personal data and free text.
 PERSONAL = ("Ada", "Lovelace", "example.com", "7946", "loved", "Erin", "Fay", "log in", "Told", "pricey")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 def personal_in(text: str, words: tuple[str, ...] = PERSONAL) -> list[str]:
-    """The personal values ``text`` shows; ids aside, since a random id may hold "7946"."""
-    plain = _UUID.sub("", text)
+    """The personal values ``text`` shows; ids and times aside, since a random id or a
+    time's microseconds may hold "7946" or "555"."""
+    plain = _TIME.sub("", _UUID.sub("", text))
     return [word for word in words if word in plain]
 
 
