@@ -29,7 +29,7 @@ from commands.importing.kinds import KINDS, SOURCE_NAME, Kind
 from commands.importing.mapping import ColumnMapping, MappingError, resolve
 from commands.importing.rejects import RejectsFile, default_path
 from commands.importing.rows import Row, RowBuilder
-from commands.importing.sources import Record, Source, detect_format
+from commands.importing.sources import Record, Source, Values, detect_format
 from commands.importing.storage import storage_for
 from commands.store import CrmEventStore
 from domain.errors import DomainError
@@ -271,8 +271,12 @@ def _import_part(
             refused.clear()
             return batch
 
-        for record in source:
-            if parts > 1 and _part_of(record, affinity, parts) != part:
+        def mine(row: int, values: Values) -> bool:
+            return _part_of(row, values, affinity, parts) == part
+
+        for record in source.records(mine if parts > 1 else None):
+            # A row that cannot be read has no values: it goes by its number.
+            if parts > 1 and record.problem is not None and record.row % parts != part:
                 continue
             try:
                 row = builder.build(record)
@@ -290,14 +294,14 @@ def _import_part(
         storage.close()
 
 
-def _part_of(record: Record, columns: list[str], parts: int) -> int:
+def _part_of(row: int, values: Values, columns: list[str], parts: int) -> int:
     """The worker a row goes to: by its aggregate (its own external id, or the contact it
     is about), with a hash every process computes alike."""
     for column in columns:
-        value = record.values.get(column)
+        value = values.get(column)
         if value is not None and str(value).strip():
             return zlib.crc32(str(value).strip().lower().encode()) % parts
-    return record.row % parts
+    return row % parts
 
 
 def _portable(config: CommandConfig) -> tuple[Any, ...]:

@@ -12,10 +12,10 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 FORMATS = ("csv", "jsonl")
 _SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -108,11 +108,19 @@ class Source:
         self._text.close()
 
     def __iter__(self) -> Iterator[Record]:
-        return self._csv_records() if self.format == "csv" else self._json_records()
+        return self.records()
 
-    def _csv_records(self) -> Iterator[Record]:
+    def records(self, keep: Keep | None = None) -> Iterator[Record]:
+        """The records; with ``keep``, only the readable ones it keeps (and every one that
+        cannot be read, whose ``problem`` says why). ``keep(row, values)`` sees a CSV row's
+        values before they are made a record: worker processes that each take a share of
+        the rows make records of their own share only."""
+        return self._csv_records(keep) if self.format == "csv" else self._json_records(keep)
+
+    def _csv_records(self, keep: Keep | None) -> Iterator[Record]:
         assert self.header is not None
         header, width = self.header, len(self.header)
+        index = {name: i for i, name in enumerate(header)}
         row = 1
         while True:
             row += 1
@@ -128,9 +136,11 @@ class Source:
             if len(cells) > width and any(cells[width:]):
                 yield Record(row, {}, cells, f"the row has {len(cells)} cells, the header names {width} columns")
                 continue
+            if keep is not None and not keep(row, _Cells(index, cells)):
+                continue
             yield Record(row, dict(zip(header, cells, strict=False)), cells)
 
-    def _json_records(self) -> Iterator[Record]:
+    def _json_records(self, keep: Keep | None) -> Iterator[Record]:
         line = 0
         while True:
             try:
@@ -152,7 +162,32 @@ class Source:
             if not isinstance(value, dict):
                 yield Record(line, {}, text.rstrip("\r\n"), "the line is not a JSON object")
                 continue
+            if keep is not None and not keep(line, value):
+                continue
             yield Record(line, value, value)
+
+
+class _Cells:
+    """A CSV row's values by column, as its record would hold them (a short row lacks its
+    last columns), without making the record."""
+
+    __slots__ = ("_cells", "_index")
+
+    def __init__(self, index: dict[str, int], cells: list[str]) -> None:
+        self._index = index
+        self._cells = cells
+
+    def get(self, column: str) -> str | None:
+        at = self._index.get(column)
+        return self._cells[at] if at is not None and at < len(self._cells) else None
+
+
+class Values(Protocol):
+    def get(self, column: str) -> Any: ...
+
+
+#: ``keep(row, values)``: whether a readable row is wanted.
+Keep = Callable[[int, Values], bool]
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:

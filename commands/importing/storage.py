@@ -9,7 +9,7 @@ imported event from any other:
 - PostgreSQL: the batch's transaction takes the events table's lock as eventsourcing does
   (so notification ids follow commit order and the relay never passes over a gap that is
   filled later), notifies its channel, loads the events with ``COPY … FORMAT BINARY`` and
-  records idempotency claims in the command log.
+  records idempotency claims in the command log (the binary rows built here in one piece).
 - SQLite: eventsourcing's own recorder inserts the events (with the claims, in the same
   transaction, through ``commands/recorders.py``); SQLite has one writer at a time anyway.
 
@@ -21,15 +21,16 @@ read back, so a key made by another process is the one used).
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
+import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.types.json import Jsonb
 
 from commands.recorders import IdempotencyClaim, PostgresCommandRecorder, SQLiteCommandRecorder
 from commands.store import CrmEventStore
@@ -57,9 +58,11 @@ class BatchStorage(Protocol):
         """Every stored event of these aggregates, in version order."""
         ...
 
-    def personal_keys(self, owners: Sequence[UUID]) -> dict[UUID, bytes]:
+    def personal_keys(self, owners: Sequence[UUID], new: Collection[UUID] = ()) -> dict[UUID, bytes]:
         """The key of each person, created (and committed) where there was none. A person
-        whose key was deleted (erased) gets a new one: callers seal only for active people."""
+        whose key was deleted (erased) gets a new one: callers seal only for active people.
+        ``new``: owners who most likely have none yet (people the batch creates), whose
+        keys are not looked for before they are made."""
         ...
 
     def write(self, events: Sequence[StoredEvent], claims: Sequence[IdempotencyClaim]) -> list[int]:
@@ -142,8 +145,8 @@ class PostgresBatchStorage:
                 found[originator_id].append(StoredEvent(originator_id, version, topic, bytes(state)))
         return found
 
-    def personal_keys(self, owners: Sequence[UUID]) -> dict[UUID, bytes]:
-        found = self._read_keys(owners)
+    def personal_keys(self, owners: Sequence[UUID], new: Collection[UUID] = ()) -> dict[UUID, bytes]:
+        found = self._read_keys([owner for owner in owners if owner not in new] if new else owners)
         missing = [owner for owner in owners if owner not in found]
         if missing:
             fresh = _array([AESGCM.generate_key(bit_length=256).hex() for _ in missing])
@@ -168,20 +171,14 @@ class PostgresBatchStorage:
                 last = cursor.fetchone()
                 assert last is not None
                 with cursor.copy(self._copy) as copy:
-                    copy.set_types(["uuid", "int8", "text", "bytea"])
-                    for event in events:
-                        copy.write_row((event.originator_id, event.originator_version, event.topic, event.state))
+                    copy.write(_binary_events(events))
                 cursor.execute(self._positions, (last[0],))
                 positions = [row[0] for row in cursor.fetchall()]
                 if len(positions) != len(events):
                     raise RuntimeError(f"wrote {len(events)} events but found {len(positions)} new positions")
                 if claims:
                     with cursor.copy(self._claim) as copy:
-                        copy.set_types(["text", "text", "jsonb", "int8"])
-                        for claim in claims:
-                            copy.write_row(
-                                (claim.key, claim.fingerprint, Jsonb(claim.response), positions[claim.last_event])
-                            )
+                        copy.write(_binary_claims(claims, positions))
         except (self._errors.UniqueViolation, self._errors.LockNotAvailable) as exc:
             raise BatchConflict(str(exc).splitlines()[0]) from exc
         return positions
@@ -227,7 +224,7 @@ class SQLiteBatchStorage:
             found[aggregate].append(StoredEvent(aggregate, version, topic, bytes(state)))
         return found
 
-    def personal_keys(self, owners: Sequence[UUID]) -> dict[UUID, bytes]:
+    def personal_keys(self, owners: Sequence[UUID], new: Collection[UUID] = ()) -> dict[UUID, bytes]:
         if not owners:
             return {}
         self._conn.execute("BEGIN IMMEDIATE")
@@ -253,6 +250,66 @@ class SQLiteBatchStorage:
 
     def close(self) -> None:
         self._conn.close()
+
+
+# COPY's binary format (PostgreSQL's "COPY", section "Binary Format"), built in one piece:
+# psycopg's ``write_row`` adapts each value of each row on its own, which costs more than
+# the row's bytes. A row: its number of fields, then each field's length and bytes.
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_TRAILER = struct.pack("!h", -1)
+_EVENT_HEAD = struct.Struct("!hi16siqi")  # 4 fields; uuid (16 bytes); int8; the topic's length
+_LENGTH = struct.Struct("!i")
+_CLAIM_TAIL = struct.Struct("!iq")  # the position: an int8
+#: jsonb's binary form: a version byte, then the JSON text (which PostgreSQL parses).
+_JSONB_VERSION = b"\x01"
+_JSON = msgspec.json.Encoder()
+
+
+def _binary_events(events: Sequence[StoredEvent]) -> bytes:
+    """``originator_id, originator_version, topic, state`` of each event."""
+    parts = [_HEADER]
+    head, length = _EVENT_HEAD.pack, _LENGTH.pack
+    topics: dict[str, bytes] = {}
+    for event in events:
+        topic = topics.get(event.topic)
+        if topic is None:
+            topic = topics[event.topic] = event.topic.encode()
+        originator = event.originator_id
+        parts += (
+            head(
+                4,
+                16,
+                (originator if isinstance(originator, UUID) else UUID(originator)).bytes,
+                8,
+                event.originator_version,
+                len(topic),
+            ),
+            topic,
+            length(len(event.state)),
+            event.state,
+        )
+    parts.append(_TRAILER)
+    return b"".join(parts)
+
+
+def _binary_claims(claims: Sequence[IdempotencyClaim], positions: Sequence[int]) -> bytes:
+    """``idempotency_key, fingerprint, response, position`` of each claim."""
+    parts = [_HEADER]
+    length = _LENGTH.pack
+    for claim in claims:
+        key, fingerprint = claim.key.encode(), claim.fingerprint.encode()
+        response = _JSONB_VERSION + _JSON.encode(claim.response)
+        parts += (
+            struct.pack("!hi", 4, len(key)),
+            key,
+            length(len(fingerprint)),
+            fingerprint,
+            length(len(response)),
+            response,
+            _CLAIM_TAIL.pack(8, positions[claim.last_event]),
+        )
+    parts.append(_TRAILER)
+    return b"".join(parts)
 
 
 def _array(values: Sequence[UUID] | Sequence[str]) -> str:

@@ -429,3 +429,19 @@ def test_a_long_imported_history_is_snapshotted_as_a_save_would_snapshot_it(embe
     assert b"Ada" not in snapshots[0].state  # sealed in the snapshot too
     ada = crm.store.repository.get(contact)
     assert (ada.version, ada.lead_score, ada.name) == (121, 1200, "Ada")
+
+
+def test_a_person_whose_key_an_earlier_stopped_run_made_is_sealed_with_that_key(crm, tmp_path):
+    """A run stopped after making keys and before writing its batch: the rows are new
+    people again (their keys are not looked for before they are made), and the key
+    made first is the one that seals them."""
+    ada = aggregate_id("default", "contact", "p-1")
+    storage = import_storage.storage_for(crm.store)
+    try:
+        made_first = storage.personal_keys([ada])[ada]
+    finally:
+        storage.close()
+    run(crm, "contacts", write_csv(tmp_path / "p.csv", ["external_id", "name", "email"], ["p-1", "Ada", "a@x.io"]))
+    assert crm.store.command_log.personal_key(ada, create=False) == made_first
+    assert crm.store.repository.get(ada).name == "Ada"  # opened with the key made first
+    assert b"Ada" not in stored_state(crm, ada)[0][1]
