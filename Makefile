@@ -12,7 +12,8 @@ demo: venv
 # Two worker processes (pytest-xdist), a test file each at a time and the fault tests one after
 # the other (tests/conftest.py groups them): most tests wait on servers, subprocesses and polls
 # rather than on the two cores. Tests marked serial run afterwards in one process (the API fuzz:
-# xdist does not hand out schemathesis's generated tests whole).
+# xdist does not hand out schemathesis's generated tests whole; the warehouse readers' freshness,
+# which other tests' processes would skew).
 test: venv lint asyncapi chromium services-up
 	$(PY) -m pytest -n 2 --dist loadgroup -m "not serial"
 	$(PY) -m pytest -m serial

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from commands.contact import CreateContact, RecordInteraction
 from crm.settings import Settings
@@ -30,6 +31,10 @@ from domain.meta import Meta
 from tests.faults.processes import CRM, wait_until
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ANALYTICS.md"
+
+#: It measures how fresh readers' answers are, which the other tests' processes on the same
+#: two cores would measure instead: it runs after them (make test runs serial tests alone).
+pytestmark = pytest.mark.serial
 
 #: What docs/ANALYTICS.md promises: a committed batch is visible to new readers within this.
 FRESHNESS_BOUND = 3.0

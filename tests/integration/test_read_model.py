@@ -21,6 +21,7 @@ from crm.settings import Settings
 from crm.wiring import Container
 from domain.meta import Meta
 from tests.oltp_story import personal_in
+from tests.topics import delete_topics
 
 PERSONAL = ("Ada", "Lovelace", "example.com", "7946", "Erin", "555")
 
@@ -174,7 +175,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             event_store=dsn,
             oltp_dsn=dsn,
             kafka_bootstrap=kafka,
-            kafka_topic_prefix=request.getfixturevalue("topic_prefix"),
+            kafka_topic_prefix=f"crmtest{uuid.uuid4().hex[:10]}",
             olap_path=Path(data / "analytics.duckdb"),
         )
         container = Container(settings)
@@ -186,6 +187,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         container.close()
         if drop:
             import psycopg
+
+            delete_topics(container.settings.kafka_topic_prefix)
 
             with psycopg.connect(request.getfixturevalue("postgres_server"), autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {drop} WITH (FORCE)")
