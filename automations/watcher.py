@@ -5,6 +5,7 @@ idempotency key), so a restart or a second watcher changes nothing."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 from commands.bus import CommandBus
 from streams.envelope import Envelope
 from streams.records import Source
+
+log = logging.getLogger(__name__)
 
 
 class StreamWatcher:
@@ -31,7 +34,15 @@ class StreamWatcher:
         """Takes in the events that arrived; answers how many records it read."""
         records = self.source.poll(5000, timeout)
         for record in records:
-            self.apply(Envelope.from_json(record.value))
+            try:
+                self.apply(Envelope.from_json(record.value))
+            except (KeyError, TypeError, ValueError) as unreadable:  # InvalidEnvelope is a ValueError
+                # The watcher reads from the beginning at every start: a record it cannot
+                # read would stop it at the same place every time. Its deadline is lost, the
+                # others are kept.
+                log.warning(
+                    "%s skipped %s[%s]@%s: %r", self.name, record.source, record.partition, record.offset, unreadable
+                )
         return len(records)
 
     def apply(self, e: Envelope) -> None:
