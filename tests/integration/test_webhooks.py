@@ -155,7 +155,9 @@ def test_given_up_deliveries_are_dead_letters_until_replayed(dispatching):
         wait_until("the dead letters delivered", lambda: len(receiver.delivered()) == 2 or None, 20)
         assert [r.key for r in receiver.delivered()] == [(str(contact), 1), (str(contact), 2)]
 
-        # Replaying from a position sends those events again, with their webhook-ids.
+        # Replaying from a position sends those events again, with their webhook-ids. The
+        # dispatcher records an answer just after the receiver has it: wait for the record.
+        wait_until("recorded", lambda: container.deliveries.counts(subscription.id)["delivered"] == 2 or None, 20)
         first_ids = [r.headers["webhook-id"] for r in receiver.delivered()]
         assert container.deliveries.replay_from(subscription.id, 2) == 1
         wait_until("the replay", lambda: len(receiver.delivered()) == 3 or None, 20)
