@@ -309,8 +309,7 @@ def main() -> None:
         f"record, is what caps the raw producer near {raw:,.0f} events/s ({1e6 / raw:.0f} µs), and "
         f"{named:,.0f} events/s ({1e6 / named:.0f} µs) when the partition is named as the relay names it. "
         "Decoding an event from the store (its stored JSON, once, by msgspec; eventsourcing's mapper only for "
-        "an event that needs upcasting) and writing its CloudEvent cost about half as much again, on the same "
-        "core. "
+        "an event that needs upcasting) and writing its CloudEvent add to that, on the same core. "
         f"{AIM_RATE:,} events/s leaves {1e6 / AIM_RATE:.0f} µs per event for all of it: beyond a pure-Python "
         "client on this machine, whose raw producer does not reach it either.\n\n" + HISTORY
     )
