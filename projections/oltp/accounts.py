@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from projections.oltp import duplicates
-from projections.oltp.rows import Patch, Table, column
+from projections.oltp.rows import Patch, Table, column, own_row
 from streams.envelope import Envelope, format_time
 
 TABLE = Table(
@@ -41,9 +41,7 @@ def project(envelope: Envelope) -> Patch | None:
     values = handler(envelope) if handler is not None else {}
     if "name" in values:
         values["name_key"] = duplicates.name_key(values["name"])
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.account.created.v1"
-    return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return own_row(TABLE, envelope, "crm.account.created.v1", values)
 
 
 def _created(envelope: Envelope) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.oltp.rows import Change, Patch, Row, Table, column
-from streams.envelope import Envelope, format_time, parse_time
+from projections.oltp.rows import Change, Row, Table, column, own_row
+from streams.envelope import Envelope, parse_time
 
 TABLE = Table(
     "activities",
@@ -76,9 +76,7 @@ def project(envelope: Envelope) -> list[Change]:
         return []
     handler = HANDLERS.get(envelope.type)
     values, rows = handler(envelope) if handler is not None else ({}, [])
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.activity.scheduled.v1"
-    return [Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values), *rows]
+    return [own_row(TABLE, envelope, "crm.activity.scheduled.v1", values), *rows]
 
 
 def _scheduled(envelope: Envelope) -> Changes:

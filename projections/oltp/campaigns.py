@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.oltp.rows import Change, Patch, Row, Table, column
+from projections.oltp.rows import Change, Row, Table, column, own_row
 from streams.envelope import Envelope, format_time
 
 TABLE = Table(
@@ -71,9 +71,7 @@ def project(envelope: Envelope) -> list[Change]:
         return []
     handler = HANDLERS.get(envelope.type)
     values, rows = handler(envelope) if handler is not None else ({}, [])
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.campaign.created.v1"
-    patch = Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    patch = own_row(TABLE, envelope, "crm.campaign.created.v1", values)
     return [patch, *rows]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from projections.oltp import duplicates
-from projections.oltp.rows import Patch, Table, column, merge
+from projections.oltp.rows import Patch, Table, column, merge, own_row
 from streams.envelope import Envelope, format_time
 
 TABLE = Table(
@@ -59,9 +59,7 @@ def project(envelope: Envelope) -> Patch | None:
         return None
     values = _values(envelope)
     _add_keys(values)
-    creates = envelope.type == "crm.contact.created.v1"
-    values["updated_at"] = format_time(envelope.time)
-    return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return own_row(TABLE, envelope, "crm.contact.created.v1", values)
 
 
 def _values(envelope: Envelope) -> dict[str, Any]:

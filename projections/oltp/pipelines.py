@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.oltp.rows import Patch, Table, column
+from projections.oltp.rows import Patch, Table, column, own_row
 from streams.envelope import Envelope, format_time
 
 TABLE = Table(
@@ -27,9 +27,7 @@ def project(envelope: Envelope) -> Patch | None:
     if envelope.aggregate_type != "pipeline":
         return None
     values = HANDLERS.get(envelope.type, _stages)(envelope)
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.pipeline.created.v1"
-    return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return own_row(TABLE, envelope, "crm.pipeline.created.v1", values)
 
 
 def _stages(envelope: Envelope) -> dict[str, Any]:

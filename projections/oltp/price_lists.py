@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-from projections.oltp.rows import Change, Patch, Table, column
-from streams.envelope import Envelope, format_time
+from projections.oltp.rows import Change, Patch, Table, column, own_row
+from streams.envelope import Envelope
 
 TABLE = Table(
     "price_lists",
@@ -58,9 +58,7 @@ def project(envelope: Envelope) -> list[Change]:
         return []
     handler = HANDLERS.get(envelope.type)
     values, prices = handler(envelope) if handler is not None else ({}, [])
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.price_list.created.v1"
-    return [Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values), *prices]
+    return [own_row(TABLE, envelope, "crm.price_list.created.v1", values), *prices]
 
 
 #: The columns of ``price_lists`` an event sets, and the price rows it writes.

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.oltp.rows import Patch, Table, column
-from streams.envelope import Envelope, format_time
+from projections.oltp.rows import Patch, Table, column, own_row
+from streams.envelope import Envelope
 
 TABLE = Table(
     "products",
@@ -32,9 +32,7 @@ def project(envelope: Envelope) -> Patch | None:
     if envelope.aggregate_type != "product":
         return None
     values = HANDLERS.get(envelope.type, _nothing)(envelope.data)
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.product.created.v1"
-    return Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
+    return own_row(TABLE, envelope, "crm.product.created.v1", values)
 
 
 def _created(data: dict[str, Any]) -> dict[str, Any]:

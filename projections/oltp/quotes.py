@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.oltp.rows import Change, Patch, Table, column
-from streams.envelope import Envelope, format_time
+from projections.oltp.rows import Change, Patch, Table, column, own_row
+from streams.envelope import Envelope
 
 TABLE = Table(
     "quotes",
@@ -73,9 +73,7 @@ def project(envelope: Envelope) -> list[Change]:
         return []
     handler = HANDLERS.get(envelope.type)
     values, lines = handler(envelope) if handler is not None else ({}, [])
-    values["updated_at"] = format_time(envelope.time)
-    creates = envelope.type == "crm.quote.created.v1"
-    return [Patch(TABLE.name, envelope.subject, envelope.sequence, envelope.position, creates, values), *lines]
+    return [own_row(TABLE, envelope, "crm.quote.created.v1", values), *lines]
 
 
 def _created(envelope: Envelope) -> Changes:

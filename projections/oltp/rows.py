@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from streams.envelope import parse_time
+from streams.envelope import Envelope, format_time, parse_time
 
 #: Column kinds every database spells the same way; the others come from ``OltpDatabase.types``.
 _PLAIN_TYPES = {"text": "TEXT", "int": "INTEGER", "bigint": "BIGINT", "bool": "BOOLEAN"}
@@ -165,3 +165,11 @@ def canonical_time(value: str | datetime) -> str:
     SQLite sort as times; PostgreSQL parses the same text into ``TIMESTAMPTZ``."""
     moment = parse_time(value) if isinstance(value, str) else value.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def own_row(table: Table, envelope: Envelope, created_by: str, values: dict[str, Any]) -> Patch:
+    """The change an event makes to its aggregate's own row in ``table``: ``values`` and the
+    time of the change; an event of type ``created_by`` makes the row."""
+    values["updated_at"] = format_time(envelope.time)
+    creates = envelope.type == created_by
+    return Patch(table.name, envelope.subject, envelope.sequence, envelope.position, creates, values)
