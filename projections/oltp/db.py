@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import migrations
 from dsn import parse
 
 #: Seconds to wait for a connection: no read or write waits without a deadline.
@@ -59,7 +60,7 @@ class OltpDatabase:
         if self.kind == "sqlite":
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            migrations.use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             return conn
         import psycopg
