@@ -157,7 +157,12 @@ def principal(
     authorization: Annotated[str | None, Header()] = None,
     x_actor: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Principal:
-    """The caller. ``X-Actor`` names it only in open mode; with keys, the key does."""
+    """The caller. ``X-Actor`` names it only in open mode; with keys, the key does.
+
+    The one dependency of a request that may wait on the event store (for a stored key, or
+    to learn whether any key exists), so the one FastAPI runs on a worker thread; the
+    others are ``async def`` and run on the event loop, as a hop to a worker thread costs
+    more than their work."""
     services = request.app.state.services
     if not services.keys_required():
         return Principal((x_actor or "").strip() or "anonymous", frozenset(), open=True)
@@ -185,7 +190,7 @@ def permit(permission: str) -> DependsParam:
     if permission not in ALL_PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    def check(request: Request, caller: PrincipalDep) -> Principal:
+    async def check(request: Request, caller: PrincipalDep) -> Principal:
         if not caller.may(permission):
             roles = ", ".join(sorted(caller.roles)) or "none"
             raise Problem(403, "forbidden", f"{caller.name} (roles: {roles}) may not {permission}")

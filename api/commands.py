@@ -35,7 +35,7 @@ class Commander:
         return answer
 
 
-def commander(services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> Commander:
+async def commander(services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> Commander:
     return Commander(services, meta, key, response)
 
 

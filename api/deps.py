@@ -114,19 +114,19 @@ class Services(Protocol):
         ...
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def authenticated_actor(caller: PrincipalDep) -> str:
+async def authenticated_actor(caller: PrincipalDep) -> str:
     """With API keys, the key's name; without (embedded mode, loopback only), X-Actor."""
     return caller.name
 
 
-def command_meta(
+async def command_meta(
     actor: Annotated[str, Depends(authenticated_actor)],
     x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Meta:
@@ -135,7 +135,7 @@ def command_meta(
     return Meta(actor=actor, correlation_id=x_correlation_id or command_id, causation_id=command_id)
 
 
-def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
     """``If-Match: "3"`` (the ETag a read answered) → 3."""
     if if_match is None or if_match.strip() == "*":
         return None
@@ -145,7 +145,7 @@ def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | 
     return int(found.group(1))
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> str | None:
     """A client retrying a command sends the same key; the first answer comes back."""

@@ -90,7 +90,7 @@ class Chosen:
     subjects: frozenset[str]
 
 
-def chosen_events(
+async def chosen_events(
     types: Annotated[
         list[Pattern] | None,
         Query(

@@ -28,7 +28,7 @@ class Paging:
         return {"items": page.items, "total": page.total, "limit": self.limit, "offset": self.offset}
 
 
-def paging(
+async def paging(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 50,
     offset: Annotated[Offset, Query(description="items to skip")] = 0,
 ) -> Paging:

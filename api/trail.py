@@ -57,7 +57,7 @@ class TrailRecorder:
             ) from exc
 
 
-def trail_recorder(request: Request, services: ServicesDep, caller: PrincipalDep) -> TrailRecorder:
+async def trail_recorder(request: Request, services: ServicesDep, caller: PrincipalDep) -> TrailRecorder:
     route: Any = request.scope.get("route")
     template = getattr(route, "path", None) or request.url.path
     return TrailRecorder(services, caller.name, f"{request.method} {template}")

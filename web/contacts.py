@@ -37,7 +37,7 @@ POLL_SECONDS = 2
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-def _filters(
+async def _filters(
     q: Text = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
