@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
+import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -24,6 +25,9 @@ PREFIX = "enc:v1:"
 
 #: ``json.dumps(value, default=json_default)``, made once rather than per field.
 _PLAINTEXT = json.JSONEncoder(default=json_default)
+
+#: A sealed value's JSON, decoded as ``json.loads`` decodes it, in a fifth of its time.
+_decode_plain = msgspec.json.Decoder().decode
 
 #: Ciphers kept per key: making one costs as much as sealing a field with it.
 _CIPHERS_KEPT = 4096
@@ -48,7 +52,7 @@ class Sealer:
     def __init__(self, vault: KeyVault, ttl: float = 30.0) -> None:
         self._vault = vault
         self._ttl = ttl
-        self._keys: dict[UUID, tuple[float, bytes | None]] = {}
+        self._keys: dict[str, tuple[float, bytes | None]] = {}
         self._ciphers: dict[bytes, AESGCM] = {}
         self._lock = threading.Lock()
 
@@ -61,19 +65,23 @@ class Sealer:
         return cipher
 
     def _key(self, owner: UUID, create: bool) -> bytes | None:
+        return self._key_of(owner.hex, create)
+
+    def _key_of(self, owner_hex: str, create: bool) -> bytes | None:
+        # Keyed by the owner's hex, as a sealed value names it: opening a field then makes
+        # no UUID. A lone dict read needs no lock; the lock keeps writers in step.
         now = time.monotonic()
-        with self._lock:
-            cached = self._keys.get(owner)
+        cached = self._keys.get(owner_hex)
         if cached is not None and now - cached[0] < self._ttl and (cached[1] is not None or not create):
             return cached[1]
-        key = self._vault.personal_key(owner, create)
+        key = self._vault.personal_key(UUID(owner_hex), create)
         with self._lock:
-            self._keys[owner] = (now, key)
+            self._keys[owner_hex] = (now, key)
         return key
 
     def forget(self, owner: UUID) -> None:
         with self._lock:
-            self._keys[owner] = (time.monotonic(), None)
+            self._keys[owner.hex] = (time.monotonic(), None)
 
     def seal(self, value: Any, owner: UUID) -> str:
         if is_sealed(value):
@@ -97,15 +105,19 @@ class Sealer:
     def open(self, value: Any) -> Any:
         if not is_sealed(value):
             return value
-        owner = owner_of(value)
-        key = self._key(owner, create=False)
+        owner_hex = value[len(PREFIX) : len(PREFIX) + 32]
+        key = self._key_of(owner_hex, create=False)
         if key is None:
             return ERASED
         raw = base64.urlsafe_b64decode(value[len(PREFIX) + 33 :])
         try:
-            return json.loads(self._cipher(key).decrypt(raw[:12], raw[12:], owner.bytes))
+            plain = self._cipher(key).decrypt(raw[:12], raw[12:], bytes.fromhex(owner_hex))
         except InvalidTag:
             return ERASED  # a key from another life: unreadable, as erased
+        try:
+            return _decode_plain(plain)
+        except msgspec.DecodeError:
+            return json.loads(plain)  # what msgspec refuses and json takes: NaN, 1e400
 
     def seal_fields(self, state: dict[str, Any], paths: tuple[str, ...], owner: UUID) -> None:
         """In place: every present, non-null personal field of ``state``."""
