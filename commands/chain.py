@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -28,9 +28,19 @@ def form_of(event: Any) -> bytes:
         if name in OUTSIDE_DATA:
             continue
         kind = type(value)
-        if kind in _TOP_LEVEL:
+        if kind is str or value is None or kind is bool:
+            pass
+        elif kind is int:  # as ``plainness`` answers for it, without the call
+            if not JSON_INT_MIN <= value <= JSON_INT_MAX and level > TEXT_KEYS:
+                level = TEXT_KEYS
+        elif kind is datetime:
+            if value.tzinfo is not UTC:
+                value = format_time(value)
+        elif kind is UUID:
+            pass
+        elif kind in _TOP_LEVEL:
             value = _TOP_LEVEL[kind](value)  # as ``json_default`` writes it
-        elif kind is not str and value is not None:
+        else:
             inner = plainness(value)
             if inner < level:
                 level = inner
@@ -38,26 +48,39 @@ def form_of(event: Any) -> bytes:
     if level == FOREIGN:
         # Keys that are not text become text in ``payload``'s round trip, sorted anew.
         data = payload(event)
-    form = (
+    # A UUID, and a time in UTC, are left for the encoder: msgspec writes them as ``str``
+    # and ``format_time`` do, and so does ``canonical`` (by ``json_default``).
+    timestamp = event.timestamp
+    if timestamp.tzinfo is not UTC:
+        timestamp = format_time(timestamp)
+    if level == PLAIN:
+        encoded = _SORTED.encode(
+            {
+                "type": type(event).TOPIC,
+                "subject": event.originator_id,
+                "sequence": event.originator_version,
+                "time": timestamp,
+                "data": data,
+                "actor": meta.actor,
+                "correlationid": meta.correlation_id,
+                "causationid": meta.causation_id,
+            }
+        )
+        # The standard library escapes every byte beyond ASCII (and DEL); msgspec does not.
+        if encoded.isascii() and b"\x7f" not in encoded:
+            return encoded
+    return canonical(
         type(event).TOPIC,
         str(event.originator_id),
         event.originator_version,
-        format_time(event.timestamp),
+        timestamp if type(timestamp) is str else format_time(timestamp),
         data,
         meta.actor,
         meta.correlation_id,
         meta.causation_id,
     )
-    if level == PLAIN:
-        encoded = _SORTED.encode(dict(zip(_FORM_KEYS, form, strict=True)))
-        # The standard library escapes every byte beyond ASCII (and DEL); msgspec does not.
-        if encoded.isascii() and b"\x7f" not in encoded:
-            return encoded
-    return canonical(*form)
 
 
-#: ``canonical``'s keys, in the order of its arguments.
-_FORM_KEYS = ("type", "subject", "sequence", "time", "data", "actor", "correlationid", "causationid")
 _SORTED = msgspec.json.Encoder(order="sorted")
 
 #: How values are plain (``plainness``): ``PLAIN``: JSON's own types with text keys and
@@ -65,7 +88,7 @@ _SORTED = msgspec.json.Encoder(order="sorted")
 #: ``TEXT_KEYS``: other values ``json_default`` writes, keys all text; ``FOREIGN``: any
 #: other (a key that is not text, an unknown type: only the round trip is sure).
 FOREIGN, TEXT_KEYS, PLAIN = 0, 1, 2
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**63 - 1
 _DEFAULTED = frozenset({float, datetime, date, UUID, Decimal})
 _TOP_LEVEL: dict[type, Callable[[Any], str]] = {datetime: format_time, date: date.isoformat, UUID: str, Decimal: str}
 
@@ -77,7 +100,7 @@ def plainness(value: Any) -> int:
     if kind is str or kind is bool or value is None:
         return PLAIN
     if kind is int:
-        return PLAIN if _INT_MIN <= value <= _INT_MAX else TEXT_KEYS
+        return PLAIN if JSON_INT_MIN <= value <= JSON_INT_MAX else TEXT_KEYS
     level = PLAIN
     if kind is dict:
         for key, item in value.items():
@@ -111,7 +134,16 @@ class Chain:
         pending: dict[UUID, tuple[int, str]] = {}
         for event in events:
             aggregate, version = event.originator_id, event.originator_version
-            previous = self._previous(aggregate, version, pending)
+            # The commonest answers first, without a call: a new aggregate, or one whose
+            # previous event is in this very batch.
+            if version == 1:
+                previous = GENESIS
+            else:
+                known = pending.get(aggregate)
+                if known is not None and known[0] == version - 1:
+                    previous = known[1]
+                else:
+                    previous = self._previous(aggregate, version, pending)
             digest = chain_hash(previous, form_of(event))
             event.__dict__["chain"] = {"prev": previous, "hash": digest}
             pending[aggregate] = (version, digest)

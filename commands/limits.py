@@ -56,9 +56,12 @@ class PayloadTooLarge(InvalidValue):
 def check_storable(command: object, *context: object) -> None:
     """Raises one of the errors above for the first value no store could hold, in the
     command or in what travels with it (``context``: its metadata, such as the actor)."""
-    bound = 2
-    for name, value in _fields(command):
-        bound += _check(value, name) + _PER_CHAR * len(name) + _PER_ITEM
+    names, bound = _shape(command)
+    if names is None:  # not a dataclass: the command is one value named ``command``
+        bound += _check(command, "command") + _PER_CHAR * len("command") + _PER_ITEM
+    else:
+        for name in names:
+            bound += _check(getattr(command, name), name)
     for part in context:
         for name, value in _fields(part):
             _check(value, name)
@@ -72,6 +75,8 @@ def check_storable(command: object, *context: object) -> None:
 def check_text(value: str, where: str) -> None:
     if "\x00" in value:
         raise UnstorableText(f"{where} contains a NUL character")
+    if value.isascii():
+        return  # no surrogate in ASCII; encoding would only cost a copy
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -91,10 +96,20 @@ _UNKNOWN = MAX_COMMAND_BYTES + 1
 
 def _check(value: Any, where: str) -> int:
     """Checks ``value``; answers a bound on the bytes of its JSON form in the command."""
-    small = _SMALL.get(type(value))
+    kind = type(value)
+    # The commonest types first, each taking the branch below that its instances take.
+    if kind is str:
+        if "\x00" in value or not value.isascii():  # only then can the text be refused
+            check_text(value, where)
+        return _PER_CHAR * len(value) + 2
+    if kind is dict:
+        return _check_mapping(value, where)
+    if kind is tuple or kind is list:
+        return _check_items(value, where)
+    small = _SMALL.get(kind)
     if small is not None:
         return small
-    small = _INSTANTS.get(type(value))
+    small = _INSTANTS.get(kind)
     if small is not None:
         _check_date(value, where)
         return small
@@ -120,19 +135,44 @@ def _check(value: Any, where: str) -> int:
         if not value.is_finite() or abs(value) >= MAX_DECIMAL:
             raise NumberOutOfRange(f"{where} must be a finite number below {MAX_DECIMAL:,}")
         return len(str(value)) + 2
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return 2 + sum(
-            _check(item, f"{where}.{name}") + _PER_CHAR * len(name) + _PER_ITEM for name, item in _fields(value)
-        )
-    if isinstance(value, Mapping):
-        bound = 2
-        for key, item in value.items():
-            _check(key, f"a key of {where}")
-            bound += _PER_CHAR * len(str(key)) + _PER_ITEM + _check(item, f"{where}.{key}")
+    names, bound = _shape(value)
+    if names is not None:
+        for name in names:
+            bound += _check(getattr(value, name), f"{where}.{name}")
         return bound
+    if isinstance(value, Mapping):
+        return _check_mapping(value, where)
     if isinstance(value, list | tuple | set | frozenset):
-        return 2 + sum(_check(item, f"{where}[{index}]") + _PER_ITEM for index, item in enumerate(value))
+        return _check_items(value, where)
     return _UNKNOWN
+
+
+def _check_mapping(value: Mapping[Any, Any], where: str) -> int:
+    # ASCII text without NUL is storable: its place is named only for a value that is not.
+    bound = 2
+    for key, item in value.items():
+        if type(key) is str:
+            if "\x00" in key or not key.isascii():
+                check_text(key, f"a key of {where}")
+            bound += _PER_CHAR * len(key) + _PER_ITEM
+        else:
+            _check(key, f"a key of {where}")
+            bound += _PER_CHAR * len(str(key)) + _PER_ITEM
+        if type(item) is str and "\x00" not in item and item.isascii():
+            bound += _PER_CHAR * len(item) + 2
+        else:
+            bound += _check(item, f"{where}.{key}")
+    return bound
+
+
+def _check_items(value: Any, where: str) -> int:
+    bound = 2
+    for index, item in enumerate(value):
+        if type(item) is str and "\x00" not in item and item.isascii():
+            bound += _PER_CHAR * len(item) + 2 + _PER_ITEM
+        else:
+            bound += _check(item, f"{where}[{index}]") + _PER_ITEM
+    return bound
 
 
 def _check_date(value: date, where: str) -> None:
@@ -142,13 +182,35 @@ def _check_date(value: date, where: str) -> None:
 
 
 def _fields(value: Any) -> list[tuple[str, Any]]:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
-    return [("command", value)]
+    names = _shape(value)[0]
+    if names is None:
+        return [("command", value)]
+    return [(name, getattr(value, name)) for name in names]
+
+
+#: Per class: its dataclass fields' names (``None``: not a dataclass) and the bytes its JSON
+#: object takes besides their values (braces, names, separators). ``dataclasses.fields``
+#: builds its answer anew on each call, which the door would pay for every value.
+_SHAPES: dict[type, tuple[tuple[str, ...] | None, int]] = {}
+
+
+def _shape(value: Any) -> tuple[tuple[str, ...] | None, int]:
+    kind = type(value)
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        # A class is never taken for an instance of itself (``dataclasses.is_dataclass``
+        # answers for both), and every instance of a metaclass is a class.
+        if dataclasses.is_dataclass(kind) and not isinstance(value, type):
+            names = tuple(f.name for f in dataclasses.fields(kind))
+            shape = (names, 2 + sum(_PER_CHAR * len(name) + _PER_ITEM for name in names))
+        else:
+            shape = (None, 2)
+        _SHAPES[kind] = shape
+    return shape
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if _shape(value)[0] is not None:
         return dict(_fields(value))
     if isinstance(value, Mapping):
         return {str(key): item for key, item in value.items()}

@@ -19,6 +19,7 @@ a key), the batch is loaded and run again: nothing is written twice.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import get_topic
 
 from commands.bus import A, Handler, UnitOfWork
-from commands.chain import PLAIN, Chain, form_of, plainness
+from commands.chain import JSON_INT_MAX, JSON_INT_MIN, PLAIN, Chain, form_of, plainness
 from commands.config import CommandConfig
 from commands.errors import NotFound
 from commands.group_commit import GroupCommitter
@@ -161,7 +162,7 @@ class BatchImporter:
         self._committer = GroupCommitter(store)
         self._snapshot_every = {cls: n for cls, n in store.snapshotting_intervals.items()}
         self._meta_checked: set[tuple[str, str]] = set()
-        self._topics: dict[type, str] = {}
+        self._topics: dict[type, tuple[str, int]] = {}
         self._encode = StateEncoder(cast(JSONTranscoder, self._mapper.transcoder)).encode
 
     def run(self, rows: Sequence[Row]) -> BatchOutcome:
@@ -192,7 +193,8 @@ class BatchImporter:
         # anew: a handler keeps nothing of it beyond its run.
         uow = BatchUnitOfWork(self.store, self._committer, self.config, self._clock(), loaded=loaded)
         for row in rows:
-            mark = _mark(row)
+            mark = row.target or row.key  # ``_mark``, without a call for each row
+            assert mark is not None
             if mark in recorded_before or mark in seen:
                 outcome.skipped += 1
                 continue
@@ -294,23 +296,24 @@ class BatchImporter:
 
     def _stored(self, events: list[Any]) -> list[StoredEvent]:
         """``to_stored_event`` of the store's mapper, without its per-event lookups, the
-        state encoded by ``StateEncoder`` (a mapper that compresses or encrypts, or a versioned
-        event class, is left to the mapper itself)."""
+        state encoded by ``StateEncoder`` (a mapper that compresses or encrypts is left to
+        the mapper itself). As the mapper does, the state of an event of a versioned class
+        ends with its ``class_version``, for upcasting when it is read."""
         mapper = self._mapper
         if mapper.compressor is not None or mapper.cipher is not None:
             return [mapper.to_stored_event(e) for e in events]
-        topics, stored = self._topics, []
+        topics, stored, encode = self._topics, [], self._encode
         for event in events:
             cls = type(event)
-            topic = topics.get(cls)
-            if topic is None:
-                if getattr(cls, "class_version", 1) > 1:
-                    stored.append(mapper.to_stored_event(event))
-                    continue
-                topic = topics[cls] = get_topic(cls)
+            known = topics.get(cls)
+            if known is None:
+                known = topics[cls] = (get_topic(cls), getattr(cls, "class_version", 1))
+            topic, class_version = known
             state = dict(event.__dict__)
             originator_id, version = state.pop("originator_id"), state.pop("originator_version")
-            stored.append(StoredEvent(originator_id, version, topic, self._encode(state)))
+            if class_version > 1:
+                state["class_version"] = class_version
+            stored.append(StoredEvent(originator_id, version, topic, encode(state)))
         return stored
 
     def _stored_hash(self, aggregate_id: UUID, version: int) -> str | None:
@@ -327,11 +330,11 @@ class BatchImporter:
         given, with the position of its last event."""
         claims, end = [], -1
         for row, result, saved in changes:
-            count = sum(len(events) for _, events in saved)
+            count = len(saved[0][1]) if len(saved) == 1 else sum(len(events) for _, events in saved)
             end += count
             if row.key is not None and count:  # a row that recorded nothing has no position
                 response = {"id": str(result.id), "version": result.version, "extra": result.extra}
-                claims.append(IdempotencyClaim(row.key, fingerprint(row.command), response, last_event=end))
+                claims.append(IdempotencyClaim(row.key, fingerprint(row.command), response, end))
         return claims
 
     def _committed(self, changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]]) -> None:
@@ -372,7 +375,10 @@ class StateEncoder:
         plain: dict[str, Any] = {}
         for name, value in state.items():
             kind = type(value)
-            if kind is not str and value is not None:
+            if kind is int:  # as ``plainness`` answers for it, without the call
+                if not JSON_INT_MIN <= value <= JSON_INT_MAX:
+                    return self._transcoder.encode(state)
+            elif kind is not str and value is not None:
                 transcoding = self._transcodings.get(kind)
                 if transcoding is not None:
                     data = transcoding.encode(value)
@@ -400,9 +406,21 @@ def _mark(row: Row) -> UUID | str:
 
 def _references(row: Row) -> tuple[UUID, ...]:
     command: Any = row.command
+    names = _REFERENCE_NAMES.get(type(command))
+    if names is None:
+        fields = {f.name for f in dataclasses.fields(command)} if dataclasses.is_dataclass(command) else None
+        names = tuple(n for n in _REFERENCES if fields is None or n in fields)
+        _REFERENCE_NAMES[type(command)] = names
     found = []
-    for name in ("pipeline_id", "contact_id", "account_id"):
+    for name in names:
         value = getattr(command, name, None)
         if isinstance(value, UUID):
             found.append(value)
     return tuple(found)
+
+
+#: The aggregates a row's command may name, which its handler loads.
+_REFERENCES = ("pipeline_id", "contact_id", "account_id")
+#: Per command class, those of ``_REFERENCES`` among its fields (all three for a class that
+#: is not a dataclass, whose attributes may differ from one instance to the next).
+_REFERENCE_NAMES: dict[type, tuple[str, ...]] = {}

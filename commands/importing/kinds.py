@@ -13,13 +13,14 @@ with an ``Idempotency-Key`` is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from commands.account import CreateAccount
 from commands.case import OpenCase
@@ -46,8 +47,26 @@ DETAILS_PREFIX = "details."
 @lru_cache(maxsize=65536)  # interactions name the same contact again and again
 def aggregate_id(source: str, aggregate: str, external_id: str) -> UUID:
     """The id of the ``aggregate`` (``contact``, ``account``, ``deal``, ``case``) imported
-    from ``source`` with ``external_id``: the same on every run and in every process."""
-    return uuid5(IMPORT_NAMESPACE, json.dumps([source, aggregate, external_id]))
+    from ``source`` with ``external_id``: the same on every run and in every process.
+
+    ``uuid5(IMPORT_NAMESPACE, json.dumps([source, aggregate, external_id]))``, made with
+    fewer Python calls: text that JSON writes as it is is quoted without ``json.dumps``,
+    and the UUID is made from its integer (``UUID(bytes=…, version=5)`` costs more than
+    the hash)."""
+    if _VERBATIM(source + aggregate + external_id):
+        name = f'["{source}", "{aggregate}", "{external_id}"]'
+    else:
+        name = json.dumps([source, aggregate, external_id])
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()
+    return UUID(int=int.from_bytes(digest[:16], "big") & _VERSION_CLEAR | _VERSION_5)
+
+
+_NAMESPACE_BYTES = IMPORT_NAMESPACE.bytes
+#: What ``UUID(…, version=5)`` does to the integer: RFC 4122's variant, then version 5.
+_VERSION_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_VERSION_5 = (0x8000 << 48) | (5 << 76)
+#: Text ``json.dumps`` writes unescaped between its quotes: printable ASCII but ``"`` and ``\``.
+_VERBATIM = re.compile(r"[ !#-\[\]-~]*").fullmatch
 
 
 def claim_key(source: str, kind: str, external_id: str) -> str:
@@ -101,12 +120,17 @@ def external_id(values: Mapping[str, Any]) -> str:
 def _party(values: Mapping[str, Any], source: str, aggregate: str) -> UUID | None:
     """``<aggregate>_id`` (an id in this CRM) or ``<aggregate>_external_id`` (imported
     from the same source), never both."""
-    direct, external = values.get(f"{aggregate}_id"), values.get(f"{aggregate}_external_id")
+    direct_name, external_name = _PARTY_TARGETS[aggregate]
+    direct, external = values.get(direct_name), values.get(external_name)
     if direct is not None and external is not None:
-        raise InvalidValue(f"give {aggregate}_id or {aggregate}_external_id, not both")
+        raise InvalidValue(f"give {direct_name} or {external_name}, not both")
     if external is not None:
-        return aggregate_id(source, aggregate, v.text(external, f"{aggregate}_external_id").strip())
+        return aggregate_id(source, aggregate, v.text(external, external_name).strip())
     return direct
+
+
+#: The two targets naming a party of a row (an id in this CRM, or an external id).
+_PARTY_TARGETS = {a: (f"{a}_id", f"{a}_external_id") for a in ("contact", "account")}
 
 
 def _given(values: Mapping[str, Any], *names: str) -> dict[str, Any]:

@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from commands.importing.kinds import DETAILS_PREFIX, Kind
-from commands.importing.values import Parser
+from commands.importing.values import Parser, text
 from domain.errors import InvalidValue
+
+#: The parser of plain text, which answers a ``str`` cell as it is.
+_TEXT = text
 
 
 class MappingError(ValueError):
@@ -69,7 +72,15 @@ class ColumnMapping:
         found = dict(self.constants)
         for target, column, parse in self._cells:
             raw = record.get(column)
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if raw is None:
+                continue
+            if type(raw) is str:  # a CSV cell: no call for text taken as it is
+                if not raw or raw.isspace():
+                    continue
+                if parse is _TEXT:
+                    found[target] = raw
+                    continue
+            elif isinstance(raw, str) and not raw.strip():
                 continue
             found[target] = parse(raw, target)
         return found

@@ -299,8 +299,10 @@ def _part_of(row: int, values: Values, columns: list[str], parts: int) -> int:
     is about), with a hash every process computes alike."""
     for column in columns:
         value = values.get(column)
-        if value is not None and str(value).strip():
-            return zlib.crc32(str(value).strip().lower().encode()) % parts
+        if value is not None:
+            text = (value if type(value) is str else str(value)).strip()
+            if text:
+                return zlib.crc32(text.lower().encode()) % parts
     return row % parts
 
 

@@ -33,9 +33,11 @@ class Event:
     TOPIC = "crm.test.happened.v1"
 
 
-def event(meta: Meta = META, **data: Any) -> Event:
+def event(meta: Meta = META, timestamp: datetime | None = None, **data: Any) -> Event:
     made = Event()
-    made.__dict__.update(originator_id=uuid4(), originator_version=2, timestamp=datetime.now(UTC), meta=meta, **data)
+    made.__dict__.update(
+        originator_id=uuid4(), originator_version=2, timestamp=timestamp or datetime.now(UTC), meta=meta, **data
+    )
     return made
 
 
@@ -110,6 +112,30 @@ def test_the_chain_form_of_an_event_is_the_canonical_form_of_its_payload(meta: M
     ]
     for e in events:
         assert form_of(e) == reference_form(e)
+
+
+#: Times of every kind an event may hold: in UTC (left to msgspec), at an offset, at a zero
+#: offset that is not ``UTC`` itself, without an offset, whole seconds and not, early years.
+TIMES = [
+    datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
+    datetime(2025, 3, 1, 9, 30, 0, 1, tzinfo=UTC),
+    datetime(5, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
+    datetime(2025, 3, 1, 9, 30, 0, 120, tzinfo=timezone(timedelta(hours=2))),
+    datetime(2025, 3, 1, 9, 30, tzinfo=timezone(timedelta(0))),
+    datetime(2025, 3, 1, 9, 30, 15),
+]
+
+
+@pytest.mark.parametrize("timestamp", TIMES)
+def test_the_chain_form_is_canonical_whatever_the_times_zone(timestamp: datetime) -> None:
+    values: list[dict[str, Any]] = [
+        {"at": at, "id": uuid4(), "note": text} for at in TIMES for text in ("plain", "Zoë", "del\x7f")
+    ]
+    values += [{"keys": {1: "one"}, "at": timestamp}, {"nested": {"at": timestamp}, "day": date(2025, 3, 1)}]
+    for meta in (META, Meta("Zoë", "import:run", "cause")):
+        for data in values:
+            e = event(meta, timestamp, **data)
+            assert form_of(e) == reference_form(e)
 
 
 def test_the_stored_state_is_the_transcoders_bytes() -> None:
