@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import InterfaceError, OperationalError, Recording
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Recording
 
 from commands.recorders import IdempotencyClaim
 
@@ -45,6 +45,9 @@ class _Request:
     done: bool = False
     recordings: list[Recording[Any]] = field(default_factory=list)
     error: BaseException | None = None
+    #: Set (and ``wake`` released) when this command's thread is to commit the next group.
+    leading: bool = False
+    wake: Any = field(default_factory=threading.Lock)
 
     def objects(self) -> list[Any]:
         """What ``store.save`` takes: the events, then their aggregates (for snapshots)."""
@@ -56,7 +59,7 @@ class GroupCommitter:
         self._store = store
         self._max_group = max_group
         self._deadline = deadline
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._pending: list[_Request] = []
         self._committing = False
         self.transactions = 0  # how many were committed or tried (for benchmarks and tests)
@@ -68,29 +71,47 @@ class GroupCommitter:
         error their own save would have raised. ``erase_keys``: people whose personal-data
         keys are deleted in the same transaction."""
         request = _Request(aggregates, idempotency, erase_keys)
+        request.wake.acquire()  # released once: answered, or given the turn to commit
         give_up = time.monotonic() + self._deadline
-        with self._cond:
+        with self._lock:
             self._pending.append(request)
-            while not request.done:
-                if self._committing:
-                    remaining = give_up - time.monotonic()
-                    if remaining <= 0:
-                        self._abandon(request)
-                    self._cond.wait(remaining)
-                    continue
-                self._committing = True
-                group = self._pending[: self._max_group]
-                del self._pending[: self._max_group]
-                self._cond.release()
-                try:
-                    self._commit(group)
-                finally:
-                    self._cond.acquire()
-                    self._committing = False
-                    self._cond.notify_all()
+            leading = not self._committing
+            self._committing = True
+        while not request.done:
+            if leading:
+                self._commit_next_group()
+                continue
+            # Only this command's answer or its turn wakes it, not every commit.
+            woken = request.wake.acquire(timeout=max(give_up - time.monotonic(), 0))
+            with self._lock:
+                if request.done:
+                    break
+                leading = request.leading
+                if not leading and not woken:
+                    self._abandon(request)
         if request.error is not None:
             raise request.error
         return request.recordings
+
+    def _commit_next_group(self) -> None:
+        """Commits the oldest waiting commands (this thread's among them), answers them, and
+        hands the turn to the oldest command still waiting, if any."""
+        with self._lock:
+            group = self._pending[: self._max_group]
+            del self._pending[: self._max_group]
+        try:
+            self._commit(group)
+        finally:
+            with self._lock:
+                if self._pending:
+                    following = self._pending[0]
+                    following.leading = True
+                    following.wake.release()
+                else:
+                    self._committing = False
+            for request in group:
+                if request.done and not request.leading:
+                    request.wake.release()
 
     def _abandon(self, request: _Request) -> None:
         """Past the deadline (called with the lock held): a request still queued leaves the
@@ -118,7 +139,12 @@ class GroupCommitter:
 
     def _commit_or_split(self, group: list[_Request]) -> None:
         """Commits the group; if something in it conflicts, halves it until the conflict
-        is alone, so one stale command costs a few transactions, not one per command."""
+        is alone, so one stale command costs a few transactions, not one per command.
+        A command that surely conflicts (it lost a race to a command this process
+        recorded while it waited) is answered first, without a transaction."""
+        group = self._without_lost_races(group)
+        if not group:
+            return
         if len(group) == 1:
             self._commit_alone(group[0])
             return
@@ -130,6 +156,21 @@ class GroupCommitter:
             middle = len(group) // 2
             self._commit_or_split(group[:middle])
             self._commit_or_split(group[middle:])
+
+    def _without_lost_races(self, group: list[_Request]) -> list[_Request]:
+        """The group less its commands whose events' versions this process has recorded
+        already; those get the error the database would have raised."""
+        surely_taken = getattr(self._store, "surely_taken", None)
+        if surely_taken is None:
+            return group
+        kept = []
+        for request in group:
+            if surely_taken(request.events):
+                request.error = IntegrityError("an event at this version is recorded already")
+                request.done = True
+            else:
+                kept.append(request)
+        return kept
 
     def _commit_alone(self, request: _Request) -> None:
         self.transactions += 1

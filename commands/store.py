@@ -6,14 +6,18 @@ log, which is the outbox the relay publishes from.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, ClassVar, cast
 
+import psycopg_pool
 from eventsourcing.application import Application
 from eventsourcing.domain import BaseAggregate, Snapshot
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Recording, StoredEvent, Transcoding
 from eventsourcing.utils import register_topic
+from psycopg import Connection, OperationalError
+from psycopg.pq import ConnStatus
 
 from commands.chain import Chain, form_of
 from commands.privacy import Sealer
@@ -129,6 +133,11 @@ class CrmEventStore(Application):
             if event_store is not None:
                 _crm_mapper(event_store.mapper).sealer = self.sealer
         self.chain = Chain(self._stored_hash)
+        # The latest version this process recorded, per aggregate (a hint: forgotten at will).
+        self._recorded: dict[Any, int] = {}
+        pool = getattr(getattr(self.recorder, "datastore", None), "pool", None)
+        if isinstance(pool, psycopg_pool.ConnectionPool):
+            _check_without_round_trip(pool)
 
     @property
     def command_log(self) -> CommandRecorder:
@@ -167,6 +176,12 @@ class CrmEventStore(Application):
                 self.sealer.seal_fields(event.__dict__, paths, owner or event.originator_id)
         self.chain.link(events)
         recordings = self.events.put(events, **kwargs)
+        recorded = self._recorded
+        if len(recorded) > _RECORDED_CAPACITY:
+            recorded.clear()
+        for event in events:
+            if recorded.get(event.originator_id, 0) < event.originator_version:
+                recorded[event.originator_id] = event.originator_version
         if self.repository.cache is not None and not self.repository.fastforward:
             for aggregate_id, aggregate in aggregates.items():
                 self.repository.cache.put(aggregate_id, aggregate)
@@ -175,6 +190,13 @@ class CrmEventStore(Application):
         for listener in self._listeners:
             listener()
         return recordings
+
+    def surely_taken(self, events: Iterable[Any]) -> bool:
+        """True when this process already recorded, for the aggregate of one of ``events``,
+        an event at its version or later: saving them can only fail on the store's
+        uniqueness of versions (a command that lost a race while it waited)."""
+        recorded = self._recorded
+        return any(recorded.get(e.originator_id, 0) >= e.originator_version for e in events)
 
     def _snapshot(self, events: list[Any], aggregates: dict[Any, Any]) -> None:
         """Takes the snapshots that are due, as ``Application.save`` would."""
@@ -223,6 +245,52 @@ class CrmEventStore(Application):
         transcoder.register(DateAsISO())
 
 
+#: How many aggregates ``surely_taken`` remembers before it starts over.
+_RECORDED_CAPACITY = 100_000
+
+
+def _check_without_round_trip(pool: psycopg_pool.ConnectionPool[Any]) -> None:
+    """Makes the pool check each connection it lends without asking the server.
+
+    A connection that died with the server (a restart, an outage, a terminated backend)
+    has received the server's goodbye and the end of its stream by the time it is next
+    lent: reading what is waiting on its socket, which never blocks, finds them, and the
+    pool discards it and lends another. This replaces eventsourcing's pre-ping (an
+    empty query per connection lent) as the pool's check. A connection that breaks later (or silently) fails
+    its statement, and eventsourcing's recorder tries again on another connection: the
+    events' unique versions keep a repeated insert from recording twice.
+
+    psycopg_pool takes the check as a constructor argument only, and eventsourcing builds
+    the pool; ``tests/integration/test_dead_connections.py`` fails if this stops working."""
+    if not hasattr(pool, "_check"):
+        raise RuntimeError("psycopg_pool keeps its connection check elsewhere: see _check_without_round_trip")
+    pool._check = _alive
+
+
+def _alive(conn: Connection[Any]) -> None:
+    pgconn = conn.pgconn
+    # A healthy idle connection has nothing waiting but the odd notice or notification; a
+    # closed one has the server's goodbye, then the end of the stream, which libpq notices
+    # on the read after the last message. A few reads tell them apart without waiting.
+    for _ in range(3):
+        if pgconn.status != ConnStatus.OK:
+            raise OperationalError("the connection was closed by the server")
+        if not _waiting(pgconn.socket):
+            return
+        pgconn.consume_input()  # raises once it meets the end of the stream
+    raise OperationalError("the idle connection keeps receiving data")
+
+
+def _waiting(fd: int) -> bool:
+    """Whether anything (data, the end of the stream, an error) waits on socket ``fd``,
+    without waiting; ``poll`` takes any descriptor, ``select`` none beyond 1023."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
+
+
 def persistence_env(url: str, pool_size: int = 10, idle: int | None = None) -> dict[str, Any]:
     """``sqlite:///path/events.sqlite`` or ``postgresql://user:pass@host:port/db`` → the
     environment ``eventsourcing`` reads its persistence settings from. PostgreSQL: at most
@@ -253,7 +321,8 @@ def persistence_env(url: str, pool_size: int = 10, idle: int | None = None) -> d
         "POSTGRES_MAX_OVERFLOW": str(2 * pool_size - kept),
         "POSTGRES_LOCK_TIMEOUT": "5",
         # No wait without a deadline: a pooled connection or a new one comes within 5 s,
-        # and a connection that died with the server is noticed before it is used.
+        # and a connection that died with the server is noticed before it is used
+        # (CrmEventStore notices it without eventsourcing's query: _check_without_round_trip).
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_PRE_PING": "yes",
         "APPLICATION_RECORDER_TOPIC": "commands.recorders:PostgresCommandRecorder",
