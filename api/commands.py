@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Response
+from fastapi import Depends, Header, Request, Response
 
-from api.deps import IdempotencyKey, MetaDep, Services, ServicesDep
+from api.access import PrincipalDep
+from api.deps import Services, command_meta
 from commands.results import CommandResult
 from domain.meta import Meta
 
@@ -35,8 +36,19 @@ class Commander:
         return answer
 
 
-async def commander(services: ServicesDep, meta: MetaDep, key: IdempotencyKey, response: Response) -> Commander:
-    return Commander(services, meta, key, response)
+async def commander(
+    request: Request,
+    response: Response,
+    caller: PrincipalDep,
+    x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> Commander:
+    """The route's runner: the caller acts; ``X-Correlation-Id`` spans what the command sets
+    off; a client retrying a command sends the same ``Idempotency-Key`` and the first
+    answer comes back."""
+    # One dependency with its headers rather than a tree of small ones: FastAPI's work per
+    # dependency, on every request, costs more than theirs.
+    return Commander(request.app.state.services, command_meta(caller.name, x_correlation_id), idempotency_key, response)
 
 
 Run = Annotated[Commander, Depends(commander)]

@@ -126,13 +126,10 @@ async def authenticated_actor(caller: PrincipalDep) -> str:
     return caller.name
 
 
-async def command_meta(
-    actor: Annotated[str, Depends(authenticated_actor)],
-    x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
-) -> Meta:
+def command_meta(actor: str, correlation_id: str | None) -> Meta:
     """Each HTTP command is its own cause; the correlation id spans what it sets off."""
     command_id = str(uuid.uuid4())
-    return Meta(actor=actor, correlation_id=x_correlation_id or command_id, causation_id=command_id)
+    return Meta(actor=actor, correlation_id=correlation_id or command_id, causation_id=command_id)
 
 
 async def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
@@ -145,13 +142,4 @@ async def expected_version(if_match: Annotated[str | None, Header()] = None) -> 
     return int(found.group(1))
 
 
-async def idempotency_key(
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-) -> str | None:
-    """A client retrying a command sends the same key; the first answer comes back."""
-    return idempotency_key
-
-
-MetaDep = Annotated[Meta, Depends(command_meta)]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
