@@ -3,8 +3,10 @@ event store), then the projection's rebuild service (``replay.rebuild``)."""
 
 from __future__ import annotations
 
+import gc
 import uuid
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 
 from crm.wiring import Container
 from projections.oltp import schema
@@ -37,5 +39,19 @@ def rebuild(container: Container, name: str, origin: str = "auto", progress: Pro
         # The switch renames the live tables: on a database no projector has written yet,
         # they must exist first.
         schema.ensure(container.oltp)
-    with closing(replay_for(container, name, origin)) as replay:
+    with closing(replay_for(container, name, origin)) as replay, _startup_objects_left_out_of_gc():
         return container.rebuilder(name).run(replay, progress)
+
+
+@contextmanager
+def _startup_objects_left_out_of_gc() -> Iterator[None]:
+    """A replay allocates objects by the million, and each of Python's full collections
+    walks every object the process holds: its modules, classes and wiring, hundreds of
+    thousands that never become garbage (some 10 µs of CPU per event of a warehouse rebuild).
+    Frozen for the replay (``gc.freeze``), they are left out; unfrozen after, garbage
+    among them is collected as before."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
