@@ -102,6 +102,29 @@ class Run:
     warehouse: list[float] = field(default_factory=list)
     load_before: str = ""
     load_after: str = ""
+    #: CPU seconds each process spent while the commands were sent, and how long that took.
+    cpu: dict[str, float] = field(default_factory=dict)
+    load_seconds: float = 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of one process so far (Linux); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def _pids_of(commands: tuple[str, ...]) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _command(int(p.name)) in commands]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -142,6 +165,8 @@ class Deployment:
         self.logs = data / "logs"
         self.logs.mkdir(parents=True)
         self.processes: list[subprocess.Popen[Any]] = []
+        #: pid → the name the report gives the process.
+        self.names: dict[int, str] = {}
         self.seconds = seconds
 
     def crm(self, name: str, *args: str) -> None:
@@ -156,6 +181,8 @@ class Deployment:
                     stdin=subprocess.DEVNULL,
                 )
             )
+        several = name.startswith("api") and len(self.ports) > 1
+        self.names[self.processes[-1].pid] = f"`crm {' '.join(args[:2])}`" + (f" ({name})" if several else "")
 
     def start(self) -> None:
         # The API first: it makes the event store's tables and the topics' first users wait
@@ -168,7 +195,19 @@ class Deployment:
         self.crm("olap", "project", "olap")
 
     def reader(self) -> _Lines:
-        return start_helper(self.processes, "reader", str(self.warehouse), str(self.seconds + 1800))
+        lines = start_helper(self.processes, "reader", str(self.warehouse), str(self.seconds + 1800))
+        self.names[self.processes[-1].pid] = "warehouse reader"
+        return lines
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each process of the deployment, of this one (the senders and
+        the readers) and of PostgreSQL's and Kafka's (all their users', this machine's)."""
+        spent = {name: cpu_seconds(pid) for pid, name in self.names.items()}
+        spent["this benchmark (senders, readers)"] = cpu_seconds(os.getpid())
+        for pid in _pids_of(("postgres", "java")):
+            name = "PostgreSQL (every user)" if _command(pid) == "postgres" else "Kafka (every user)"
+            spent[name] = spent.get(name, 0.0) + cpu_seconds(pid)
+        return spent
 
     def wait_ready(self, port: int, timeout: float = 120.0) -> None:
         give_up = time.monotonic() + timeout
@@ -410,7 +449,10 @@ def measure(seconds: float, rate: float, apis: int) -> Run:
             wait_read(reading, [a.position for a in warm.answers], 300)
             watch = KafkaWatch(prefix, run.on_kafka)
             run.load_before = Path("/proc/loadavg").read_text().split(" ", 3)[2]
+            cpu_before, started = deployment.cpu(), time.monotonic()
             load(deployment.ports, dsn, seconds, rate, run)
+            cpu_after, run.load_seconds = deployment.cpu(), time.monotonic() - started
+            run.cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
             run.load_after = Path("/proc/loadavg").read_text().split(" ", 3)[2]
             deployment.check_alive()
             wait_read(reading, [a.position for a in run.answers], 600)
@@ -500,14 +542,25 @@ def main() -> None:
         f"{ms(pct(late, 0.5))} ms and a p99 {ms(pct(late, 0.99))} ms after their scheduled time.",
         f"Machine load (1-minute average, 2 cores) {run.load_before} before the load, {run.load_after} at its end.",
     ]
+    spent, cores = sum(run.cpu.values()), 2 * max(run.load_seconds, 1e-9)
+    cpu_table = [
+        "| process | CPU s | share of the 2 cores | CPU ms per command |",
+        "| --- | ---: | ---: | ---: |",
+        *(
+            f"| {name} | {cpu:.1f} | {cpu / cores:.0%} | {cpu / max(len(answers), 1) * 1000:.2f} |"
+            for name, cpu in sorted(run.cpu.items(), key=lambda item: -item[1])
+        ),
+        f"| all of these | {spent:.1f} | {spent / cores:.0%} | {spent / max(len(answers), 1) * 1000:.2f} |",
+    ]
     print("\n".join(table))
     print("\n".join(summary))
+    print("\n".join(cpu_table))
     for failure in run.failures[:5]:
         print("failed:", failure)
     judged = verdict(oltp_p99, rate, run.rate)
     print(judged)
     if not args.quick and not args.dry_run:
-        write_section("Freshness", doc_body(seconds, args.rate, args.apis, table, summary, judged))
+        write_section("Freshness", doc_body(seconds, args.rate, args.apis, table, summary, judged, cpu_table))
     ratio = oltp_p99 / baseline if baseline else float("nan")
     print(f"bench freshness: oltp p99 {ms(oltp_p99)} ms ({ratio:.1f}× command round trip p99 {ms(baseline)} ms)")
 
@@ -546,7 +599,9 @@ def verdict(oltp_p99: float, rate: float, achieved: float) -> str:
     return text
 
 
-def doc_body(seconds: float, rate: float, apis: int, table: list[str], summary: list[str], verdict: str) -> str:
+def doc_body(
+    seconds: float, rate: float, apis: int, table: list[str], summary: list[str], verdict: str, cpu_table: list[str]
+) -> str:
     processes = f"{apis} process{'es' if apis > 1 else ''}, {SENDERS} senders"
     return f"""`python -m bench.freshness` (bench/freshness.py): {rate:.0f} commands/s, open loop, for
 {seconds:.0f} s through `crm serve --api-only` ({processes}), with `crm relay`, `crm project oltp`
@@ -559,6 +614,11 @@ the default `CRM_OLAP_PUBLISH_EVERY`). Baseline: the command's own round trip in
 {chr(10).join(table)}
 
 {" ".join(summary)}
+
+CPU while the commands were sent, by process (PostgreSQL's and Kafka's count every user of the
+shared servers; the load average says how much else ran):
+
+{chr(10).join(cpu_table)}
 
 {verdict}
 

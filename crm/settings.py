@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         1.0, gt=0, le=3600, description="seconds between the warehouse's snapshots for readers (at least)"
     )
     batch_size: int = Field(1000, ge=1, description="records per projector transaction")
+    olap_gather: float = Field(
+        0.25,
+        ge=0,
+        le=60,
+        description="seconds the warehouse projector waits for more events once a batch has begun: each "
+        "DuckDB transaction costs far more than its rows, and readers see the warehouse once a second anyway",
+    )
     instance_id: str | None = Field(
         None, description="this host's name in Kafka consumer groups (default: the host name)"
     )

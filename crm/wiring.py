@@ -455,7 +455,8 @@ class Container:
         if running is not None and not running.closed:
             return running
         source = self.opened_for(name, self.source(name))
-        runner = ProjectorRunner(self.writer(name), source, self.settings.batch_size, self.dead_letters)
+        gather = self.settings.olap_gather if name == "olap" else 0.0
+        runner = ProjectorRunner(self.writer(name), source, self.settings.batch_size, self.dead_letters, gather)
         self._projectors[name] = runner
         return self._closing(f"the {name} projector", runner)
 

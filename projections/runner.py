@@ -44,11 +44,20 @@ W = TypeVar("W", bound=Writer)
 
 class ProjectorRunner(Generic[W]):
     def __init__(
-        self, writer: W, source: Source, batch_size: int = 1000, dead_letters: DeadLetters | None = None
+        self,
+        writer: W,
+        source: Source,
+        batch_size: int = 1000,
+        dead_letters: DeadLetters | None = None,
+        gather: float = 0.0,
     ) -> None:
+        """``gather``: seconds to wait for more records once a batch has begun, for a writer
+        whose transaction costs far more than its rows (the warehouse's), so that a trickle
+        of events is written in a few batches rather than one per event."""
         self.writer = writer
         self.source = source
         self.batch_size = batch_size
+        self.gather = gather
         self.dead_letters = dead_letters
         self.processed = 0
         self.rejected = 0
@@ -63,6 +72,10 @@ class ProjectorRunner(Generic[W]):
         records = self.source.poll(self.batch_size, timeout)
         if not records:
             return 0
+        if self.gather > 0:
+            until = time.monotonic() + self.gather
+            while len(records) < self.batch_size and (left := until - time.monotonic()) > 0:
+                records += self.source.poll(self.batch_size - len(records), left)
         try:
             self._write(records, set())
         except PositionsMoved as moved:
