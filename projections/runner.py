@@ -51,9 +51,10 @@ class ProjectorRunner(Generic[W]):
         dead_letters: DeadLetters | None = None,
         gather: float = 0.0,
     ) -> None:
-        """``gather``: seconds to wait for more records once a batch has begun, for a writer
-        whose transaction costs far more than its rows (the warehouse's), so that a trickle
-        of events is written in a few batches rather than one per event."""
+        """``gather``: in ``run``, seconds to wait for more records once a batch has begun,
+        for a writer whose transaction costs far more than its rows (the warehouse's), so
+        that a trickle of events is written in a few batches rather than one per event.
+        Catching up (``run_until_idle``) finds its batches full and waits for nothing."""
         self.writer = writer
         self.source = source
         self.batch_size = batch_size
@@ -64,16 +65,17 @@ class ProjectorRunner(Generic[W]):
         self.closed = False
         self._started = False
 
-    def run_once(self, timeout: float = 0.5) -> int:
-        """Projects at most one batch; answers how many records it held."""
+    def run_once(self, timeout: float = 0.5, gather: float = 0.0) -> int:
+        """Projects at most one batch; answers how many records it held. Once the batch has
+        begun, waits up to ``gather`` seconds for it to fill."""
         if not self._started:
             self.source.start(self.writer.positions)
             self._started = True
         records = self.source.poll(self.batch_size, timeout)
         if not records:
             return 0
-        if self.gather > 0:
-            until = time.monotonic() + self.gather
+        if gather > 0:
+            until = time.monotonic() + gather
             while len(records) < self.batch_size and (left := until - time.monotonic()) > 0:
                 records += self.source.poll(self.batch_size - len(records), left)
         try:
@@ -141,7 +143,7 @@ class ProjectorRunner(Generic[W]):
 
     def run(self, stop: threading.Event, timeout: float = 0.5) -> None:
         while not stop.is_set():
-            self.run_once(timeout)
+            self.run_once(timeout, self.gather)
 
     def close(self) -> None:
         self.closed = True

@@ -4,6 +4,7 @@ held back once the batch is full or the moment has passed."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from projections.runner import ProjectorRunner
@@ -57,11 +58,20 @@ class CountingWriter:
 
 
 def run(runner: ProjectorRunner, source: Trickle) -> None:
-    for _ in range(1000):  # bounded: the trickle ends within seconds
-        if source.caught_up():
-            return
-        runner.run_once(timeout=0.2)
-    raise AssertionError("the source never ran dry")
+    """The runner's own loop (``run``), stopped once the source ran dry."""
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop, 0.2))
+    thread.start()
+    try:
+        for _ in range(1000):  # bounded: the trickle ends within seconds
+            if source.caught_up():
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the source never ran dry")
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 def test_without_gathering_a_trickle_is_written_as_it_comes():
@@ -83,7 +93,16 @@ def test_a_full_batch_is_written_without_waiting_out_the_gathering():
     runner = ProjectorRunner(writer, source, batch_size=5, gather=30.0)
     started = time.monotonic()
     time.sleep(0.05)  # every record is ready
-    runner.run_once(timeout=0.2)
-    runner.run_once(timeout=0.2)
+    runner.run_once(timeout=0.2, gather=runner.gather)
+    runner.run_once(timeout=0.2, gather=runner.gather)
     assert writer.batches == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
     assert time.monotonic() - started < 30  # not the gathering's 30 s: the batches were full
+
+
+def test_catching_up_waits_for_nothing():
+    source, writer = Trickle(count=3, every=0.001), CountingWriter()
+    time.sleep(0.05)  # every record is ready, and no more will come
+    started = time.monotonic()
+    ProjectorRunner(writer, source, batch_size=1000, gather=30.0).run_until_idle(timeout=0.1)
+    assert writer.batches == [[0, 1, 2]]
+    assert time.monotonic() - started < 30  # not the gathering's 30 s
