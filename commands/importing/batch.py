@@ -30,6 +30,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import msgspec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import get_topic
@@ -39,11 +40,12 @@ from commands.chain import JSON_INT_MAX, JSON_INT_MIN, PLAIN, Chain, form_of, pl
 from commands.config import CommandConfig
 from commands.errors import NotFound
 from commands.group_commit import GroupCommitter
+from commands.importing.claims import ClaimMaker
 from commands.importing.rows import Row
 from commands.importing.storage import BatchConflict, BatchStorage
 from commands.limits import check_storable, check_text
 from commands.privacy import Sealer
-from commands.recorders import IdempotencyClaim, fingerprint
+from commands.recorders import IdempotencyClaim
 from commands.results import CommandResult
 from commands.store import CrmEventStore, CrmMapper
 from domain.errors import DomainError
@@ -164,6 +166,10 @@ class BatchImporter:
         self._meta_checked: set[tuple[str, str]] = set()
         self._topics: dict[type, tuple[str, int]] = {}
         self._encode = StateEncoder(cast(JSONTranscoder, self._mapper.transcoder)).encode
+        self._claim_maker = ClaimMaker()
+        self._personal_paths: dict[type, tuple[str, ...]] = {}
+        # Each batch's sealer has the keys read for it; the ciphers made from them last longer.
+        self._ciphers: dict[bytes, AESGCM] = {}
 
     def run(self, rows: Sequence[Row]) -> BatchOutcome:
         for attempt in range(ATTEMPTS):
@@ -241,10 +247,11 @@ class BatchImporter:
         store. They are rebuilt from their events as recorded (personal fields sealed: the
         rules an import runs never read them)."""
         missing = [i for i in ids if i not in self._known]
+        decode = self._mapper.decode_fast
         for aggregate_id, stored in self.storage.events_of(missing).items():
             aggregate, head = None, GENESIS
             for record in stored:
-                event, chain = self._mapper.decode(record)
+                event, chain = decode(record)
                 aggregate = event.mutate(aggregate)
                 head = _hash_of(event, chain)
             self._remember(aggregate_id, _Known(aggregate, stored[-1].originator_version, head))
@@ -266,19 +273,23 @@ class BatchImporter:
         """As ``CrmEventStore.save``: each personal field with its person's key."""
         sealing: list[tuple[list[tuple[dict[str, Any], str]], UUID]] = []
         created: set[UUID] = set()  # people this batch creates: they have no key yet
+        known = self._personal_paths
         for _, _, saved in changes:
             for aggregate, events in saved:
                 for event in events:
-                    paths = personal_paths(topic_of(event))
+                    cls = type(event)
+                    paths = known.get(cls)
+                    if paths is None:
+                        paths = known[cls] = personal_paths(topic_of(event))
                     if not paths:
                         continue
                     state = event.__dict__
-                    fields = [
-                        (holder, name)
-                        for path in paths
-                        for holder, name in locate(state, path)
-                        if holder[name] is not None
-                    ]
+                    fields = []
+                    for path in paths:
+                        if "." in path:
+                            fields += [(holder, key) for holder, key in locate(state, path) if holder[key] is not None]
+                        elif state.get(path) is not None:  # ``locate`` of a top-level field, without the call
+                            fields.append((state, path))
                     if fields:
                         owner = getattr(aggregate, "contact_id", None) or getattr(event, "contact_id", None)
                         owner = owner or event.originator_id
@@ -290,9 +301,10 @@ class BatchImporter:
         # In one order in every process, so that two inserting keys never wait on each other
         # (UUIDs order by their int: compared as ints, without a Python call each).
         owners = sorted({owner for _, owner in sealing}, key=attrgetter("int"))
-        sealer = Sealer(_Keys(self.storage.personal_keys(owners, new=created)))
+        keys = self.storage.personal_keys(owners, new=created)
+        sealer = Sealer(_Keys(keys), ciphers=self._ciphers)
         for fields, owner in sealing:
-            sealer.seal_many(owner, fields)
+            sealer.seal_many(owner, fields, keys[owner])
 
     def _stored(self, events: list[Any]) -> list[StoredEvent]:
         """``to_stored_event`` of the store's mapper, without its per-event lookups, the
@@ -322,20 +334,13 @@ class BatchImporter:
             return known.hash
         for record in self.storage.events_of([aggregate_id]).get(aggregate_id, []):
             if record.originator_version == version:
-                return _hash_of(*self._mapper.decode(record))
+                return _hash_of(*self._mapper.decode_fast(record))
         return None
 
     def _claims(self, changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]]) -> list[IdempotencyClaim]:
         """For rows recorded under an idempotency key: the answer the command would have
-        given, with the position of its last event."""
-        claims, end = [], -1
-        for row, result, saved in changes:
-            count = len(saved[0][1]) if len(saved) == 1 else sum(len(events) for _, events in saved)
-            end += count
-            if row.key is not None and count:  # a row that recorded nothing has no position
-                response = {"id": str(result.id), "version": result.version, "extra": result.extra}
-                claims.append(IdempotencyClaim(row.key, fingerprint(row.command), response, end))
-        return claims
+        given, with the position of its last event (``claims.py``)."""
+        return self._claim_maker.claims(changes)
 
     def _committed(self, changes: list[tuple[Row, CommandResult, list[tuple[Any, list[Any]]]]]) -> None:
         """After the batch's transaction: remember the new chain heads of the aggregates

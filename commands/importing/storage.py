@@ -108,7 +108,7 @@ class PostgresBatchStorage:
         ).format(events)
         self._add_keys = sql.SQL(
             "INSERT INTO {0} (contact_id, key) SELECT owner, decode(key, 'hex') "
-            "FROM unnest(%s::uuid[], %s::text[]) AS t(owner, key) ON CONFLICT DO NOTHING RETURNING contact_id, key"
+            "FROM unnest(%s::uuid[], %s::text[]) AS t(owner, key) ON CONFLICT DO NOTHING RETURNING key"
         ).format(keys)
         self._keys = sql.SQL("SELECT contact_id, key FROM {0} WHERE contact_id = ANY(%s::uuid[])").format(keys)
         # The statements eventsourcing's recorder runs before it inserts events.
@@ -131,7 +131,7 @@ class PostgresBatchStorage:
     def existing(self, ids: Sequence[UUID]) -> set[UUID]:
         if not ids:
             return set()
-        return {row[0] for row in self._conn.execute(self._existing, (_array(ids),))}
+        return {row[0] for row in self._conn.execute(self._existing, (_ids(ids),))}
 
     def claimed(self, keys: Sequence[str]) -> set[str]:
         if not keys:
@@ -141,7 +141,13 @@ class PostgresBatchStorage:
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         found: dict[UUID, list[StoredEvent]] = defaultdict(list)
         if ids:
-            for originator_id, version, topic, state in self._conn.execute(self._events_of, (_array(ids),)):
+            # In binary, states come as they are stored: in text, as hex to decode.
+            rows = self._conn.execute(self._events_of, (_ids(ids),), binary=True)
+            # Keyed and stored by the caller's own id objects: a dict finds an id by identity
+            # before comparing it (UUIDs compare in Python), and the caller looks them up often.
+            asked = {i: i for i in ids}
+            for originator_id, version, topic, state in rows:
+                originator_id = asked.get(originator_id, originator_id)
                 found[originator_id].append(StoredEvent(originator_id, version, topic, bytes(state)))
         return found
 
@@ -149,10 +155,13 @@ class PostgresBatchStorage:
         found = self._read_keys([owner for owner in owners if owner not in new] if new else owners)
         missing = [owner for owner in owners if owner not in found]
         if missing:
-            fresh = _array([AESGCM.generate_key(bit_length=256).hex() for _ in missing])
+            fresh = [AESGCM.generate_key(bit_length=256) for _ in missing]
+            owners_of = dict(zip(fresh, missing, strict=True))
+            keys = "{" + ",".join([key.hex() for key in fresh]) + "}"
             with self._conn.transaction():
-                added = self._conn.execute(self._add_keys, (_array(missing), fresh)).fetchall()
-            found.update((row[0], bytes(row[1])) for row in added)
+                added = self._conn.execute(self._add_keys, (_ids(missing), keys)).fetchall()
+            # The keys inserted are ours: each tells its owner, without reading the owner's id back.
+            found.update((owners_of[key], key) for key in (bytes(row[0]) for row in added))
             # Made by another process meanwhile: theirs is the key.
             found.update(self._read_keys([owner for owner in missing if owner not in found]))
         return found
@@ -160,7 +169,7 @@ class PostgresBatchStorage:
     def _read_keys(self, owners: Sequence[UUID]) -> dict[UUID, bytes]:
         if not owners:
             return {}
-        return {row[0]: bytes(row[1]) for row in self._conn.execute(self._keys, (_array(owners),))}
+        return {row[0]: bytes(row[1]) for row in self._conn.execute(self._keys, (_ids(owners),))}
 
     def write(self, events: Sequence[StoredEvent], claims: Sequence[IdempotencyClaim]) -> list[int]:
         try:
@@ -312,6 +321,12 @@ def _binary_claims(claims: Sequence[IdempotencyClaim], positions: Sequence[int])
     return b"".join(parts)
 
 
-def _array(values: Sequence[UUID] | Sequence[str]) -> str:
+def _ids(ids: Sequence[UUID]) -> str:
+    """A PostgreSQL array literal of ids, each in its 32 hex digits (which ``uuid`` reads
+    as it reads the hyphenated form): ``{a…,b…}``, without a ``str`` of each."""
+    return "{" + ",".join([i.hex for i in ids]) + "}"
+
+
+def _array(values: Sequence[str]) -> str:
     """A PostgreSQL array literal: ``{"a","b"}``."""
-    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
