@@ -143,7 +143,6 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
             .as_string()
         )
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events(
         self,
         originator_id: UUID | str,
@@ -157,6 +156,10 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         up to date asks) read by a statement made once, into plain rows."""
         if gt is None or lte is not None or desc or limit is not None:
             return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        return self._select_newer_events(originator_id, gt)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as eventsourcing's own
+    def _select_newer_events(self, originator_id: UUID | str, gt: int) -> Sequence[StoredEvent]:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self._select_newer, (originator_id, gt), prepare=True)
             return [StoredEvent(row[0], row[1], row[2], bytes(row[3])) for row in curs.fetchall()]
