@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -80,16 +81,32 @@ def awkward_values() -> list[dict[str, Any]]:
     ]
 
 
-def random_value(rng: random.Random, depth: int = 0) -> Any:
+def random_value(
+    rng: random.Random,
+    depth: int = 0,
+    *,
+    floats: Sequence[float] = (1.5, 1e16, 3.0),
+    others: Callable[[], Sequence[Any]] = lambda: (Decimal("9.99"), uuid4(), date(2025, 1, 2), datetime.now(UTC)),
+    keys: Sequence[str] = ("a", "B", "é", "_", "z1"),
+    width: int = 3,
+    awkward: Sequence[str] = AWKWARD,
+) -> Any:
+    """A random JSON-like value, nested up to three deep: numbers, text with ``awkward``
+    characters, ``floats``, one of ``others`` (values the store's transcoder writes),
+    objects of ``width`` ``keys``."""
+
+    def inner() -> Any:
+        return random_value(rng, depth + 1, floats=floats, others=others, keys=keys, width=width, awkward=awkward)
+
     makers = [
         lambda: rng.randrange(-(10**6), 10**6),
-        lambda: "".join(rng.choice(string.printable + "".join(AWKWARD)) for _ in range(rng.randrange(8))),
+        lambda: "".join(rng.choice(string.printable + "".join(awkward)) for _ in range(rng.randrange(8))),
         lambda: None,
         lambda: rng.random() < 0.5,
-        lambda: rng.choice([1.5, 1e16, 3.0]),
-        lambda: rng.choice([Decimal("9.99"), uuid4(), date(2025, 1, 2), datetime.now(UTC)]),
-        lambda: {rng.choice(["a", "B", "é", "_", "z1"]): random_value(rng, depth + 1) for _ in range(3)},
-        lambda: [random_value(rng, depth + 1) for _ in range(rng.randrange(3))],
+        lambda: rng.choice(floats),
+        lambda: rng.choice(others()),
+        lambda: {rng.choice(keys): inner() for _ in range(width)},
+        lambda: [inner() for _ in range(rng.randrange(3))],
     ]
     return makers[rng.randrange(len(makers) if depth < 3 else 6)]()
 
