@@ -11,6 +11,7 @@ from eventsourcing.persistence import StoredEvent
 from commands.contact import CreateContact, RecordInteraction
 from domain.contact import Contact
 from domain.meta import Meta
+from tests.integration.test_store_reading import V1_CREATED
 
 META = Meta("ana", "corr", "cause")
 
@@ -26,19 +27,7 @@ def test_a_contact_created_before_accounts_existed_is_read_back_as_the_current_v
     """A v1 ``created`` event (as the first release stored it, without ``account_id``)
     is upcast on read: the aggregate, and what the relay publishes, carry account_id None."""
     contact_id = uuid.uuid4()
-    v1_state = {
-        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-05T09:00:00+00:00"},
-        "originator_topic": "crm.contact",
-        "name": "Ada",
-        "email": None,
-        "phone": None,
-        "company": None,
-        "title": None,
-        "tags": ["early"],
-        "owner": "ana",
-        "lifecycle_stage": "lead",
-        "meta": {"_type_": "meta", "_data_": {"actor": "ana", "correlation_id": "c", "causation_id": "c"}},
-    }
+    v1_state = V1_CREATED  # as the first release stored it
     embedded.store.recorder.insert_events(
         [
             StoredEvent(
